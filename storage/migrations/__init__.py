@@ -1,0 +1,1 @@
+"""Alembic migrations, run in-process (`nhacviec db upgrade` and at service start)."""

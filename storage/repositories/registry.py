@@ -1,0 +1,76 @@
+"""Units, officers, channel accounts, invites and group chats."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.models import ChannelAccount, GroupChat, Invite, Officer, Unit
+
+
+async def unit_by_code(session: AsyncSession, code: str) -> Unit | None:
+    return await session.scalar(select(Unit).where(Unit.code == code))
+
+
+async def units_by_codes(session: AsyncSession, codes: Sequence[str]) -> dict[str, Unit]:
+    if not codes:
+        return {}
+    rows = await session.scalars(select(Unit).where(Unit.code.in_(list(codes))))
+    return {unit.code: unit for unit in rows}
+
+
+async def list_units(session: AsyncSession, *, include_inactive: bool = False) -> Sequence[Unit]:
+    query = (
+        select(Unit)
+        .options(selectinload(Unit.officers).selectinload(Officer.accounts))
+        .order_by(Unit.code)
+    )
+    if not include_inactive:
+        query = query.where(Unit.active.is_(True))
+    return (await session.scalars(query)).all()
+
+
+async def list_officers(session: AsyncSession, unit_code: str | None = None) -> Sequence[Officer]:
+    query = (
+        select(Officer)
+        .options(selectinload(Officer.accounts), selectinload(Officer.unit))
+        .where(Officer.active.is_(True))
+        .order_by(Officer.unit_id, Officer.name)
+    )
+    if unit_code is not None:
+        query = query.join(Unit, Officer.unit_id == Unit.id).where(Unit.code == unit_code)
+    return (await session.scalars(query)).all()
+
+
+async def officer_by_id(session: AsyncSession, officer_id: int) -> Officer | None:
+    return await session.scalar(
+        select(Officer)
+        .options(selectinload(Officer.accounts), selectinload(Officer.unit))
+        .where(Officer.id == officer_id)
+    )
+
+
+async def account_by_user(
+    session: AsyncSession, channel: str, user_id: str
+) -> ChannelAccount | None:
+    return await session.scalar(
+        select(ChannelAccount)
+        .options(
+            selectinload(ChannelAccount.officer).selectinload(Officer.unit),
+            selectinload(ChannelAccount.officer).selectinload(Officer.accounts),
+        )
+        .where(ChannelAccount.channel == channel, ChannelAccount.user_id == user_id)
+    )
+
+
+async def invite_by_hash(session: AsyncSession, code_hash: str) -> Invite | None:
+    return await session.scalar(select(Invite).where(Invite.code_hash == code_hash))
+
+
+async def group_by_chat(session: AsyncSession, channel: str, chat_id: str) -> GroupChat | None:
+    return await session.scalar(
+        select(GroupChat).where(GroupChat.channel == channel, GroupChat.chat_id == chat_id)
+    )
