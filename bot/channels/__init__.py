@@ -1,0 +1,1 @@
+"""Outbound channels: one `ChannelSender` implementation per messaging platform."""
