@@ -23,6 +23,7 @@ from bot.channels.base import (
     Button,
     ChannelKind,
     ChannelSender,
+    FileRef,
     OutgoingMessage,
     PermanentChannelError,
     RateLimitedError,
@@ -421,14 +422,16 @@ async def test_zalo_bot_sender_splits_over_2000_utf16_units(
     assert " ".join(texts).split() == text.split()
 
 
-async def test_zalo_bot_sender_refuses_documents_and_empty_text(
+async def test_zalo_bot_sender_names_files_and_refuses_empty_text(
     session: aiohttp.ClientSession,
 ) -> None:
     async with FakeZaloBotServer(TOKEN) as zb:
         sender = ZaloBotSender(ZaloBotClient(zb.base_url, TOKEN, session))
         recipient = Recipient(ChannelKind.ZALO, USER)
-        with pytest.raises(BadMessageError, match="documents"):
-            await sender.send(recipient, OutgoingMessage(text="x", document=("a.pdf", b"%PDF")))
+        files = (FileRef("cong-van-ky.pdf", "/nonexistent/abc", "application/pdf"),)
+        await sender.send(recipient, OutgoingMessage(text="Báo cáo mới", files=files))
+        assert zb.texts_to(USER) == ["Báo cáo mới\n\n📎 cong-van-ky.pdf"]
+        zb.sent.clear()
         with pytest.raises(BadMessageError):
             await sender.send(recipient, OutgoingMessage(text=""))
         with pytest.raises(BadMessageError):

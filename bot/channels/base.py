@@ -35,18 +35,28 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRef:
+    """A stored file to attach; read at send time, so the outbox stores a path, not bytes."""
+
+    file_name: str
+    path: str
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """Plain text (never markup: channels escape it) plus optional bold title and buttons.
 
     `buttons` is a list of rows. `reply_to` is a platform message id to quote, where the
-    platform supports it. `document` is an optional file to attach (name, bytes).
+    platform supports it. `files` are attached where the platform can carry files;
+    channels that cannot (Zalo) name them in the text instead of failing.
     """
 
     text: str
     title: str | None = None
     buttons: tuple[tuple[Button, ...], ...] = ()
     reply_to: str | None = None
-    document: tuple[str, bytes] | None = None
+    files: tuple[FileRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

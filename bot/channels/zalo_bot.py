@@ -711,6 +711,8 @@ def render_plain(message: OutgoingMessage, choices: ChoicesFormatter) -> str:
     head = "\n".join(part for part in (message.title, message.text) if part)
     if head:
         blocks.append(head)
+    # Zalo cannot carry files: name them so the reader knows they exist.
+    blocks.extend(f"📎 {file.file_name}" for file in message.files)
     numbered = number_buttons(message.buttons)
     if numbered:
         blocks.append(choices([(number, button.label) for number, button in numbered]))
@@ -724,6 +726,7 @@ class ZaloBotSender:
     delivered and a retry of the whole message repeats them.
     """
 
+    # Files are named in the text (render_plain), never sent.
     supports_documents = False
 
     def __init__(
@@ -743,9 +746,6 @@ class ZaloBotSender:
     async def send(self, recipient: Recipient, message: OutgoingMessage) -> SendResult:
         if recipient.channel is not ChannelKind.ZALO:
             raise BadMessageError(f"ZaloBotSender cannot send to {recipient.channel}")
-        if message.document is not None:
-            # The Bot Platform has no file sending at all; the service must not route here.
-            raise BadMessageError("Zalo Bot Platform cannot send documents")
         parts = split_text(render_plain(message, self._choices), self._text_limit)
         if not parts:
             raise BadMessageError("empty message")

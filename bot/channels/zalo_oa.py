@@ -569,6 +569,7 @@ def oa_webhook_handler(
 class ZaloOASender:
     """`ChannelSender` over OA CS messages; recipients are OA user ids (no groups)."""
 
+    # Files are named in the text (render_plain), never sent.
     supports_documents = False
 
     def __init__(
@@ -590,8 +591,6 @@ class ZaloOASender:
             raise BadMessageError(f"ZaloOASender cannot send to {recipient.channel}")
         if recipient.is_group:
             raise BadMessageError("Zalo OA CS messages go to users, not groups")
-        if message.document is not None:
-            raise BadMessageError("ZaloOASender does not send documents")
         parts = split_text(render_plain(message, self._choices), self._text_limit)
         if not parts:
             raise BadMessageError("empty message")
