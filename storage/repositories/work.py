@@ -18,7 +18,6 @@ from storage.models import (
     assignment_cooperators,
 )
 
-
 # Everything a task view shows, loaded up front: async sessions cannot lazy-load.
 TASK_DETAILS = (
     selectinload(Assignment.lead_unit),
@@ -30,7 +29,9 @@ TASK_DETAILS = (
 
 
 async def assignment_by_code(session: AsyncSession, code: str) -> Assignment | None:
-    return await session.scalar(select(Assignment).options(*TASK_DETAILS).where(Assignment.code == code))
+    return await session.scalar(
+        select(Assignment).options(*TASK_DETAILS).where(Assignment.code == code)
+    )
 
 
 async def list_assignments(
