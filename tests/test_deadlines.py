@@ -229,3 +229,81 @@ def test_fold_keeps_length() -> None:
     folded = fold_keep_length(text)
     assert len(folded) == len(text)
     assert folded == "de nghi uy ban nhan dan huyen"
+
+
+# --- phrases the blind notices brought in -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reference", "due"),
+    [
+        # Tết Giáp Thìn fell on 10/2/2024; "trước Tết" reads like "trước ngày X" = X.
+        ("tặng quà xong trước Tết Nguyên đán Giáp Thìn.", date(2023, 12, 26), date(2024, 2, 10)),
+        ("hoàn thành trước Tết", date(2023, 12, 26), date(2024, 2, 10)),
+        ("hoan thanh truoc Tet Nguyen dan", date(2023, 12, 26), date(2024, 2, 10)),
+        # After this year's Tết, "trước Tết" is next year's.
+        ("hoàn thành trước Tết", date(2024, 3, 1), date(2025, 1, 29)),
+        ("xong trước Tết Nguyên đán năm 2025", date(2023, 12, 26), date(2025, 1, 29)),
+        ("trước Tết Dương lịch 2024", date(2023, 12, 1), date(2024, 1, 1)),
+    ],
+)
+def test_before_tet_is_the_lunar_new_year(sentence: str, reference: date, due: date) -> None:
+    found = find_deadline(sentence, reference)
+    assert found is not None
+    assert (found.deadline.kind, found.deadline.due) == (K.DATE, due)
+
+
+def test_other_tet_and_the_tet_season_are_not_deadlines() -> None:
+    assert find_deadline("tổ chức vui chơi trước Tết Trung thu", REF) is None
+    assert find_deadline("bảo đảm an ninh trật tự trong dịp Tết", REF) is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "due"),
+    [
+        (
+            "báo cáo Chủ tịch UBND huyện tại phiên giao ban tháng 10/2023",
+            K.MONTH,
+            date(2023, 10, 31),
+        ),
+        ("báo cáo Trưởng Ban tại cuộc họp giao ban quý IV.", K.QUARTER, date(2023, 12, 31)),
+        ("trình tại phiên họp UBND huyện thường kỳ tháng 1/2024", K.MONTH, date(2024, 1, 31)),
+    ],
+)
+def test_a_report_due_at_a_meeting_is_due_in_its_period(sentence: str, kind: K, due: date) -> None:
+    found = find_deadline(sentence, date(2023, 9, 12))
+    assert found is not None
+    assert (found.deadline.kind, found.deadline.due) == (kind, due)
+
+
+def test_a_meeting_already_held_is_not_a_deadline() -> None:
+    assert (
+        find_deadline("như đã kết luận tại Hội nghị giao ban tháng 8 năm 2023", date(2023, 9, 12))
+        is None
+    )
+
+
+def test_a_target_date_to_strive_for() -> None:
+    found = find_deadline("phấn đấu đến ngày 30/9/2023 giải ngân đạt trên 60%", date(2023, 8, 4))
+    assert found is not None
+    assert (found.deadline.kind, found.deadline.due) == (K.DATE, date(2023, 9, 30))
+    # Figures "tính đến ngày ..." are a cut-off, not a deadline.
+    assert find_deadline("báo cáo số liệu tính đến ngày 30/9/2023", date(2023, 8, 4)) is None
+
+
+def test_lunar_days_of_tet() -> None:
+    # Mùng 6 Tết Giáp Thìn was 15/02/2024.
+    deadline = parse_deadline("Từ 28 tháng Chạp đến hết mùng 6 Tết", date(2023, 12, 20))
+    assert (deadline.kind, deadline.due) == (K.DATE, date(2024, 2, 15))
+
+
+def test_days_counted_from_receipt_of_the_notice_start_at_its_date() -> None:
+    found = find_deadline(
+        "trình thẩm định trong 07 ngày làm việc kể từ ngày nhận được Thông báo này.",
+        date(2023, 11, 2),  # a Thursday
+    )
+    assert found is not None
+    assert (found.deadline.kind, found.deadline.due) == (K.DATE, date(2023, 11, 13))
+    other = find_deadline("trong 10 ngày kể từ ngày nhận được hồ sơ hợp lệ", date(2023, 11, 2))
+    assert other is not None
+    assert other.deadline.kind is K.CONDITIONAL

@@ -18,6 +18,12 @@ Decisions worth knowing:
 - "trong vòng 15 ngày kể từ ngày ký Thông báo này" counts from the reference date (a date);
   counted from anything else ("kể từ ngày nhận được hồ sơ") it is conditional. Working days
   skip Saturdays and Sundays only; holidays are the scheduler's business.
+- "trước Tết (Nguyên đán)" is the first day of the next lunar new year (the `holidays`
+  package knows it), read like "trước ngày X" = X; "đến hết mùng 6 Tết" is its sixth day;
+  "trước Tết Dương lịch" is 1 January.
+- "báo cáo tại phiên họp giao ban tháng 10/2023", "tại cuộc họp giao ban quý IV" are due
+  in that month or quarter; a meeting already past on the reference date is a reminder
+  of history, not a deadline.
 - When a sentence holds several deadlines the most concrete wins (date > month > quarter >
   year > conditional > recurring), then the first written.
 - Dates only count next to a deadline word ("trước", "chậm nhất", "xong", "trong ngày",
@@ -44,6 +50,7 @@ __all__ = [
     "find_deadline",
     "find_deadlines",
     "fold_keep_length",
+    "lunar_new_year",
     "parse_deadline",
 ]
 
@@ -109,10 +116,13 @@ def _date(p: str) -> str:
 _TIME = r"(?:\d{1,2}\s*(?:h|gio)(?:\s*\d{1,2}(?:\s*phut)?)?(?:\s*(?:sang|chieu|toi))?\s*,?\s*)"
 _ROMAN_Q = r"(?P<q>iv|i{1,3}|[1-4])(?![\w])"
 _YEAR_TAIL = r"(?:\s*(?:/|-|,?\s*nam)\s*(?P<y>\d{4}))?(?!\d)"
-# Words that open a date: "trước", "chậm nhất (là) (vào|đến|trong)", "hạn chót", "đến hết",
+# Words that open a date: "trước", "chậm nhất (là) (vào|đến|trong)", "phấn đấu đến (hết)"
+# (a target date; a bare "đến ngày" also counts figures "tính đến ngày 30/6"), "hạn chót",
+# "đến hết",
 # "xong trước", "thời hạn:", "thời gian (hoàn thành):"; "trong"/"vào" only before "ngày".
 _BEFORE = (
     r"(?:xong\s+)?(?:truoc|cham\s+nhat(?:\s+la)?(?:\s+(?:den|vao|trong|truoc))?"
+    r"|phan\s+dau\s+(?:den|toi)(?:\s+het)?"
     r"|muon\s+nhat(?:\s+la)?(?:\s+(?:vao|trong))?|han\s+chot(?:\s+la)?|den\s+het"
     r"|thoi\s+han(?:\s+(?:hoan\s+thanh|thuc\s+hien))?(?:\s+la)?\s*:?"
     r"|thoi\s+gian(?:\s+(?:hoan\s+thanh|thuc\s+hien))?(?:\s+la)?\s*:)"
@@ -122,6 +132,15 @@ _PERIOD_OPEN = (
     r"|thoi\s+han(?:\s+(?:hoan\s+thanh|thuc\s+hien))?(?:\s+la)?\s*:?"
     r"|thoi\s+gian(?:\s+(?:hoan\s+thanh|thuc\s+hien))?(?:\s+la)?\s*:|truoc)"
 )
+
+# "tại phiên họp giao ban tháng 10", "tại cuộc họp UBND huyện thường kỳ quý IV": a few
+# words may name the meeting between its noun and its period.
+_MEETING = (
+    r"tai\s+(?:cuoc\s+hop|phien\s+hop|phien|buoi\s+hop|hoi\s+nghi|ky\s+hop)"
+    r"(?:\s+(?!thang\s|quy\s)[a-z]+){0,5}\s+"
+)
+_CAN = r"(?:giap|at|binh|dinh|mau|ky|canh|tan|nham|quy)"
+_CHI = r"(?:ty|suu|dan|mao|thin|ngo|mui|than|dau|tuat|hoi)"
 
 _PRIORITY = {
     DeadlineKind.DATE: 0,
@@ -278,8 +297,61 @@ def _build_half(match: re.Match[str], original: str, reference: date) -> Deadlin
     return Deadline(DeadlineKind.YEAR, date(year, 12, 31), _text(match, original))
 
 
+def _future_only(
+    build: Callable[[re.Match[str], str, date], Deadline | None],
+) -> Callable[[re.Match[str], str, date], Deadline | None]:
+    """A period named by the meeting it is due at counts only if that meeting is ahead."""
+
+    def wrapped(match: re.Match[str], original: str, reference: date) -> Deadline | None:
+        deadline = build(match, original, reference)
+        if deadline is None or deadline.due is None or deadline.due < reference:
+            return None
+        return deadline
+
+    return wrapped
+
+
+def lunar_new_year(year: int) -> date | None:
+    """Mùng 1 Tết of `year`, from the `holidays` package's Vietnamese calendar."""
+    import holidays
+
+    calendar_year = holidays.country_holidays("VN", years=year, language="en_US")
+    return next((day for day, name in calendar_year.items() if name == "Lunar New Year"), None)
+
+
+def _build_tet(match: re.Match[str], original: str, reference: date) -> Deadline | None:
+    year_text = match.group("y")
+    if match.group("solar"):
+        year = int(year_text) if year_text else reference.year + 1
+        return Deadline(DeadlineKind.DATE, date(year, 1, 1), _text(match, original))
+    if year_text:
+        due = lunar_new_year(int(year_text))
+    else:
+        due = lunar_new_year(reference.year)
+        if due is not None and due < reference:
+            due = lunar_new_year(reference.year + 1)
+    if due is None:
+        return None
+    return Deadline(DeadlineKind.DATE, due, _text(match, original))
+
+
+# Counted from the notice itself: its signing, issue or receipt ("kể từ ngày nhận được Thông
+# báo này" - it reaches the units the day it is signed, so its date is the safe start).
+def _build_tet_day(match: re.Match[str], original: str, reference: date) -> Deadline | None:
+    """ "đến hết mùng 6 Tết": the sixth day of the next lunar new year."""
+    day = int(match.group("n"))
+    if not 1 <= day <= 15:
+        return None
+    first = lunar_new_year(reference.year)
+    if first is not None and first < reference:
+        first = lunar_new_year(reference.year + 1)
+    if first is None:
+        return None
+    return Deadline(DeadlineKind.DATE, first + timedelta(days=day - 1), _text(match, original))
+
+
 _NOTICE_ITSELF = re.compile(
-    r"^(?:ky|ban\s+hanh|phat\s+hanh)\s+(?:thong\s+bao|van\s+ban|ket\s+luan)"
+    r"^(?:ky|ban\s+hanh|phat\s+hanh|nhan\s+duoc)\s+(?:thong\s+bao|van\s+ban|ket\s+luan)"
 )
 
 
@@ -393,7 +465,28 @@ def _rules(strict: bool) -> tuple[_Rule, ...]:
             + rf"\(\s*(?:ngay\s+)?{_date('f_')}\s*\)",
             _build_date("f_"),
         ),
+        _rule(
+            _B + r"(?:xong\s+)?truoc\s+(?:ky\s+nghi\s+|dip\s+)?tet"
+            r"(?!\s+(?:trung\s+thu|doan\s+ngo|han\s+thuc|thieu\s+nhi))"
+            r"(?:\s+(?:nguyen\s+dan|am\s+lich|co\s+truyen|(?P<solar>duong\s+lich)))?"
+            rf"(?:\s+{_CAN}\s+{_CHI})?(?:\s+(?:nam\s+)?(?P<y>\d{{4}}))?(?![\w/])",
+            _build_tet,
+        ),
+        _rule(
+            _B + r"(?:(?:xong\s+)?truoc|den\s+het|den|het)\s+(?:ngay\s+)?m(?:u|o)ng\s+"
+            r"(?P<n>\d{1,2})\s+tet(?:\s+nguyen\s+dan)?(?![\w/])",
+            _build_tet_day,
+        ),
         # -- periods --
+        _rule(
+            _B + _MEETING + r"thang\s+(?P<m>\d{1,2})(?P<m_end>)"
+            r"(?:\s*(?:/|-|,?\s*nam)\s*(?P<y>\d{4}))?(?![\d/])",
+            _future_only(_build_month),
+        ),
+        _rule(
+            _B + _MEETING + rf"quy\s+{_ROMAN_Q}(?P<q_end>)" + _YEAR_TAIL,
+            _future_only(_build_quarter),
+        ),
         _rule(_B + r"(?:xong\s+)?trong\s+thang\s+(?P<which>nay|toi|sau)", _build_relative_month),
         _rule(
             _B + rf"(?:{_PERIOD_OPEN}\s+){opt}thang\s+(?P<m>\d{{1,2}})"

@@ -8,10 +8,12 @@ and the Telegram review flow can share it.
 from bot.notice_import.api import import_notice, load_unit_refs
 from bot.notice_import.model import (
     Assignment,
+    EmptyNoticeError,
     ImportResult,
     NoTextLayerError,
     NoticeImportError,
     NoticeMeta,
+    NoticeTooLargeError,
     ReviewFlag,
     UnresolvedUnit,
     UnsupportedFormatError,
@@ -20,10 +22,12 @@ from bot.notice_import.units import UnitRef
 
 __all__ = [
     "Assignment",
+    "EmptyNoticeError",
     "ImportResult",
     "NoTextLayerError",
     "NoticeImportError",
     "NoticeMeta",
+    "NoticeTooLargeError",
     "ReviewFlag",
     "UnitRef",
     "UnresolvedUnit",

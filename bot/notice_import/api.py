@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -15,8 +16,10 @@ from bot.notice_import.cleanup import Paragraph, build_paragraphs
 from bot.notice_import.extract import extract_assignments
 from bot.notice_import.metadata import read_layout
 from bot.notice_import.model import (
+    EmptyNoticeError,
     ImportResult,
     NoticeImportError,
+    NoticeTooLargeError,
     ReviewFlag,
     Table,
     UnsupportedFormatError,
@@ -25,9 +28,15 @@ from bot.notice_import.readers import Block, read_docx, read_pdf, read_text, wra
 from bot.notice_import.structure import outline
 from bot.notice_import.units import UnitRef, UnitResolver
 
-__all__ = ["import_notice", "load_unit_refs"]
+__all__ = ["MAX_FILE_BYTES", "MAX_TEXT_CHARS", "import_notice", "load_unit_refs"]
+
+_log = logging.getLogger(__name__)
 
 _TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
+# A notice is a few pages (10-100 kB of text, a few MB as a PDF with a scanned signature);
+# reading runs at roughly 40 kB of text a second, so these keep the worst case near 10 s.
+MAX_FILE_BYTES = 30 * 1024 * 1024
+MAX_TEXT_CHARS = 400_000
 
 
 def import_notice(
@@ -47,6 +56,8 @@ def import_notice(
     if isinstance(path_or_bytes, (str, Path)):
         path = Path(path_or_bytes)
         try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise NoticeTooLargeError(f"{path.name} is larger than 30 MB")
             data = path.read_bytes()
         except OSError as exc:
             raise NoticeImportError(f"cannot read {path.name}: {exc.strerror}") from exc
@@ -55,7 +66,25 @@ def import_notice(
         data = path_or_bytes
         name = file_name or ""
     if not data:
-        raise NoticeImportError("the file is empty")
+        raise EmptyNoticeError("the file is empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise NoticeTooLargeError("the file is larger than 30 MB")
+    try:
+        return _import(data, name, units, reference_date)
+    except NoticeImportError:
+        raise
+    except RecursionError as exc:
+        raise NoticeImportError("the notice is nested too deeply to read") from exc
+    except Exception as exc:
+        # A bug met on an odd file: the sender gets the usual polite answer (a stable
+        # code), the log keeps the traceback for us.
+        _log.exception("notice import failed on %r", name)
+        raise NoticeImportError("the notice could not be read") from exc
+
+
+def _import(
+    data: bytes, name: str, units: Sequence[UnitRef], reference_date: date | None
+) -> ImportResult:
     suffix = Path(name).suffix.lower()
     encoding: str | None = None
     blocks: list[Block]
@@ -71,6 +100,13 @@ def import_notice(
         raise UnsupportedFormatError("old Word .doc files are not supported: save it as .docx")
     else:
         raise UnsupportedFormatError(f"cannot read {suffix} files: send .docx, .pdf or .txt")
+    size = sum(len(b.text) if not isinstance(b, Table) else sum(map(len, b.rows)) for b in blocks)
+    if size > MAX_TEXT_CHARS:
+        raise NoticeTooLargeError(f"the file holds {size} characters of text; a notice is shorter")
+    if not any(not isinstance(b, Table) and b.text.strip() for b in blocks) and not any(
+        isinstance(b, Table) for b in blocks
+    ):
+        raise EmptyNoticeError("the document holds no text")
     paragraphs = build_paragraphs(blocks, wrap_width=width)
     return _interpret(paragraphs, units, encoding, reference_date)
 

@@ -55,11 +55,7 @@ def normalise_space(text: str) -> str:
 def _strip_markdown(text: str) -> tuple[str, bool]:
     """Text without stray markdown emphasis, and whether all of it was emphasised."""
     stripped = text.strip()
-    emphasised = False
-    if stripped.startswith("**") or (
-        stripped.startswith("*") and not stripped.startswith("* ") and stripped.endswith("*")
-    ):
-        emphasised = stripped.endswith("*") or stripped.startswith("**")
+    emphasised = _wholly_marked(stripped)
     bullet = ""
     if stripped.startswith("* ") and not stripped.endswith("*"):
         bullet, stripped = "* ", stripped[2:]
@@ -68,6 +64,27 @@ def _strip_markdown(text: str) -> tuple[str, bool]:
     cleaned = re.sub(r"\*+", "", stripped)
     cleaned = re.sub(r"(?<!\w)_{2}(\S.*?\S)_{2}(?!\w)", r"\1", cleaned)
     return normalise_space(bullet + cleaned), emphasised
+
+
+def _wholly_marked(text: str) -> bool:
+    """Is all of the text inside one pair of emphasis marks ("**Văn phòng Sở:**")?
+
+    Converters also bold just a label ("**2.1.** Tổ Quản lý ... chủ trì ..."): that
+    paragraph is a task, not a heading. Some leave odd pairs ("** Về y tế:*"), so the
+    closing mark may be shorter than the opening one.
+    """
+    if text.startswith("**"):
+        opening = 2
+    elif text.startswith("*") and not text.startswith("* "):
+        opening = 1
+    else:
+        return False
+    body = text.rstrip(" :.").rstrip("*").rstrip(" :.")
+    closing = text.rstrip(" :.")
+    if not closing.endswith("*") or len(closing) <= opening:
+        return False
+    inner = body[opening:]
+    return "**" not in inner and not (opening == 1 and "*" in inner)
 
 
 def _starts_structure(text: str) -> bool:

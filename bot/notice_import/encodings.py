@@ -21,6 +21,7 @@ __all__ = [
     "decode_vni",
     "legacy_font_encoding",
     "repair_legacy_text",
+    "restore_tcvn3_capitals",
     "vietnamese_score",
 ]
 
@@ -86,6 +87,40 @@ _TCVN3 = _tcvn3_table()
 def decode_tcvn3(data: bytes) -> str:
     """Bytes typed in a .VnTime font, as Unicode (NFC)."""
     return unicodedata.normalize("NFC", "".join(_TCVN3.get(byte) or chr(byte) for byte in data))
+
+
+_ASCII_LETTERS = re.compile(r"[A-Za-z]")
+
+
+def restore_tcvn3_capitals(text: str) -> str:
+    """Capitalise what was typed in an upper-case .VnTimeH font.
+
+    Those fonts draw VN3's lower-case toned vowels as capitals, so "HUYỆN" arrives as the
+    bytes of "HUYệN": a line (or word) whose plain letters are all capitals was written in
+    capitals throughout. Matching folds case, but the header's issuer, the title and the
+    signature block are read by their capitals.
+    """
+    lines = []
+    for line in text.split("\n"):
+        # Codes ("97/TB-UBND") are capitals in any font: only words count.
+        words_only = " ".join(w for w in line.split() if not re.search(r"[\d/\-]", w))
+        letters = _ASCII_LETTERS.findall(words_only)
+        if len(letters) >= 4 and all(char.isupper() for char in letters):
+            lines.append(line.upper())
+            continue
+        words = []
+        for word in line.split(" "):
+            plain = _ASCII_LETTERS.findall(word)
+            if (
+                len(plain) >= 2
+                and all(c.isupper() for c in plain)
+                and word != word.upper()
+                and not re.search(r"[\d/\-]", word)
+            ):
+                word = word.upper()
+            words.append(word)
+        lines.append(" ".join(words))
+    return "\n".join(lines)
 
 
 # --- VNI-Windows ---------------------------------------------------------------------------
@@ -208,7 +243,10 @@ def decode_bytes(data: bytes) -> DecodedText:
         DecodedText(decode_vni(_latin1_view(data)), "vni"),
     ]
     # max() keeps the first of equal scores: the order above is the tie-break.
-    return max(candidates, key=lambda candidate: vietnamese_score(candidate.text))
+    best = max(candidates, key=lambda candidate: vietnamese_score(candidate.text))
+    if best.encoding == "tcvn3":
+        return DecodedText(restore_tcvn3_capitals(best.text), best.encoding)
+    return best
 
 
 def repair_legacy_text(text: str) -> tuple[str, str | None]:
@@ -225,6 +263,8 @@ def repair_legacy_text(text: str) -> tuple[str, str | None]:
         score = vietnamese_score(candidate)
         if score > best_score * 2 + 2:
             best, best_encoding, best_score = candidate, encoding, score
+    if best_encoding == "tcvn3":
+        best = restore_tcvn3_capitals(best)
     return best, best_encoding
 
 

@@ -2,8 +2,10 @@
 
 A sentence hands out work when it names who does it: after "Giao", "Yêu cầu", "Đề nghị"
 ("Giao Phòng A chủ trì, phối hợp với Phòng B tham mưu ..."), as its subject ("Phòng A chủ
-trì, phối hợp với B ...", "Phòng A có trách nhiệm ...", "Phòng A: ..."), or through a
-heading it sits under ("a) Phòng Kinh tế:" then bullets). Rules that keep false
+trì, phối hợp với B ...", "Phòng A có trách nhiệm ...", "Phòng A: ..."), through a heading
+it sits under ("a) Phòng Kinh tế:" then bullets; "1. Đối với UBND xã Song Lãng"), or
+through a lead-in paragraph before it ("Đề nghị UBND huyện Bình Sơn tập trung thực hiện tốt
+các nội dung sau:" then 1., 2., 3.). Rules that keep false
 assignments out, as the curators of the seed notice applied them:
 - the issuing committee and those above it receive nothing ("UBND huyện tiếp thu ...");
 - "các cơ quan, đơn vị", "các phòng, ngành trong khối" name nobody: an exhortation;
@@ -15,8 +17,10 @@ assignments out, as the curators of the seed notice applied them:
   earlier one (same unit, same deadline, similar words) is not a second assignment.
 Sentences after an assignment in the same paragraph that name no unit ("Yêu cầu hoàn thành
 dự thảo trước ngày 30/6/2023") continue it: its deadline and deliverable may live there;
-but a clause with a deadline of its own, after a task that already has one ("...; hướng
-dẫn các địa phương ..., báo cáo trước 15/12") is the same units' next task.
+but one assignment holds one deadline, so a clause with a deadline of its own after a task
+that has another ("...; hướng dẫn các địa phương ..., báo cáo trước 15/12"), or a dated
+clause of the same sentence after an undated task ("chịu trách nhiệm ...; kiện toàn ...,
+xong trước 30/11"), is the same units' next task.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from bot.domain.textnorm import fold
 from bot.notice_import.model import Assignment, Table, UnresolvedUnit
 from bot.notice_import.structure import Item
 from bot.notice_import.tables import task_columns
-from bot.notice_import.units import Category, Mention, Target, UnitResolver
+from bot.notice_import.units import Category, Mention, Target, UnitResolver, canonical_words
 
 __all__ = ["extract_assignments"]
 
@@ -63,9 +67,10 @@ _ADVERBIAL = re.compile(
     r"^(?:truoc\s+mat|dong\s+thoi|ngoai\s+ra|ben\s+canh\s+do|sau\s+do|mat\s+khac|tiep\s+theo"
     r"|cu\s+the)\s*[,:]\s*"
 )
+# "phối hợp với X", "phối hợp chặt chẽ với X", and as often "phối hợp X": a unit must follow.
 _COOP_WITH = re.compile(
     r"\s*[,:]?\s*(?:va\s+)?(?:dong\s+thoi\s+)?(?:(?:co|chiu)\s+trach\s+nhiem\s+)?"
-    r"phoi\s+hop\s+(?:chat\s+che\s+)?(?:voi|cung)\s+"
+    r"phoi\s+hop\s+(?:chat\s+che\s+)?(?:(?:voi|cung)\s+)?(?=\S)"
 )
 _SUBJECT_TOPIC = re.compile(r"^(?:doi\s+voi|ve\s+phia|rieng|rieng\s+doi\s+voi)\s+")
 _COOP_ALONG = re.compile(
@@ -107,6 +112,7 @@ _DELIVERABLE_STOP = re.compile(r"[;.]|,\s*(?:trong\s+do|dong\s+thoi|de\s|nham\s|
 _COMPLETES = re.compile(
     r"\s*(?:(?:va|dong\s+thoi|sau\s+do)\s*,?\s*)?(?:bao\s+cao|trinh|hoan\s+thanh|xong|tong\s+hop"
     r"|thoi\s+(?:gian|han)|gui|nop|ket\s+qua|thuc\s+hien|thuong\s+xuyen|dinh\s+ky|hang\s|truoc"
+    r"|phan\s+dau|de\s+xuat"
     r"|cham\s+nhat|trong\s+(?:thang|quy|nam|ngay)|tren\s+co\s+so)"
 )
 _MASKED_WORDS = ("thuong xuyen", "hang", "dinh ky", "trong", "truoc")
@@ -158,6 +164,10 @@ class _Extractor:
     reference: date
     drafts: list[_Draft] = field(default_factory=list)
     contexts: dict[int, _Context] = field(default_factory=dict)
+    # Lead-in paragraphs ("Đề nghị UBND huyện X tập trung thực hiện các nội dung sau:") by
+    # the index of their parent in the outline (-1 at the top): they give their unit to
+    # the numbered items that follow them as siblings, not as children.
+    leadins: dict[int, list[tuple[int, _Context]]] = field(default_factory=dict)
 
     # -- entry ---------------------------------------------------------------------------
 
@@ -170,7 +180,11 @@ class _Extractor:
                 continue
             context = self._heading_context(item)
             if context is not None:
-                self.contexts[item.index] = context
+                if item.kind == "plain":
+                    parent = item.parent.index if item.parent is not None else -1
+                    self.leadins.setdefault(parent, []).append((item.index, context))
+                else:
+                    self.contexts[item.index] = context
                 continue
             if item.emphasis and not fold(item.text).startswith(("giao ",)):
                 continue
@@ -180,9 +194,16 @@ class _Extractor:
     # -- paragraphs ----------------------------------------------------------------------
 
     def _inherited(self, item: Item) -> _Context | None:
-        for ancestor in item.ancestors():
-            if ancestor.index in self.contexts:
-                return self.contexts[ancestor.index]
+        """The unit a heading or a lead-in gives this item, nearest in the outline first."""
+        node: Item | None = item
+        while node is not None:
+            if node is not item and node.index in self.contexts:
+                return self.contexts[node.index]
+            parent = node.parent.index if node.parent is not None else -1
+            before = [c for index, c in self.leadins.get(parent, []) if index < node.index]
+            if before:
+                return before[-1]
+            node = node.parent
         return None
 
     def _paragraph(self, item: Item) -> None:
@@ -227,12 +248,31 @@ class _Extractor:
         folded = fold_keep_length(clause)
         own = self._deadline(clause)
         so_far = self._deadline(" ".join(group.texts))
+        # One assignment holds one deadline: a clause that brings a deadline different from
+        # the task's so far is the next task - unless it only finishes or extends this one
+        # ("...; báo cáo kết quả trước ngày 15/7", "...; phối hợp với ...", "...; phấn đấu
+        # ..."). After an undated task only a due date or period of the same sentence
+        # starts another ("chịu trách nhiệm ...; kiện toàn ..., xong trước 30/11"); a
+        # recurring or conditional clause says how the same task is carried on, and
+        # "Yêu cầu hoàn thành trước ..." in a sentence of its own is its deadline.
         starts_own_task = (
             own is not None
-            and so_far is not None
-            and (own.deadline.kind, own.deadline.due) != (so_far.deadline.kind, so_far.deadline.due)
-            and _COMPLETES.match(folded) is None
             and own.start > 0
+            and _COMPLETES.match(folded) is None
+            and _COOP_WITH.match(folded) is None
+            and (
+                (
+                    so_far is not None
+                    and (own.deadline.kind, own.deadline.due)
+                    != (so_far.deadline.kind, so_far.deadline.due)
+                )
+                or (
+                    so_far is None
+                    and own.deadline.due is not None
+                    and own.deadline.kind is not DeadlineKind.CONDITIONAL
+                    and sentence in group.sources
+                )
+            )
         )
         if starts_own_task:
             new_group = _Group([clause], [sentence], "", 0)
@@ -285,6 +325,8 @@ class _Extractor:
             if adverbial:
                 start = adverbial.end()
             cooperating, action_pos = self._roles(clause, folded, start)
+            if not clause[action_pos:].strip(" .;:,"):
+                return None  # nothing to do in it: not a task of its own
             return _Parsed(list(context.leads), [*context.cooperating, *cooperating], 0, action_pos)
         return None
 
@@ -297,7 +339,10 @@ class _Extractor:
         if topic:
             positions.insert(0, topic.end())
         colon = folded.find(": ")
-        if 0 < colon < 80:
+        # "Về đề nghị hỗ trợ kinh phí sửa chữa các tuyến đường ... năm 2022: Sở Giao thông
+        # vận tải chủ trì ...": a topic can run long before the unit that answers it.
+        limit = 250 if re.match(r"(?:ve|doi\s+voi)\s", folded) else 80
+        if 0 < colon < limit:
             positions.append(colon + 2)
         comma = folded.find(", ")
         if 0 < comma < 120 and not self.resolver.find_all(clause[:comma]):
@@ -326,10 +371,14 @@ class _Extractor:
             leads = related
         else:
             return _REJECT
+        # "Phòng Tài chính - Kế hoạch báo cáo tình hình thu ngân sách" tells what was said at
+        # the meeting; a report with a due date or a cycle ("báo cáo ... trước ngày 28 hằng
+        # tháng") is a duty.
         if (
             via == "subject"
             and folded[action_pos:].lstrip(" ,:").startswith("bao cao")
             and not concrete
+            and (deadline is None or deadline.deadline.kind is not DeadlineKind.RECURRING)
         ):
             return _REJECT
         return _Parsed(leads, cooperating, start, action_pos)
@@ -421,13 +470,35 @@ class _Extractor:
                 return
 
     def _heading_context(self, item: Item) -> _Context | None:
-        """ "a) Phòng Kinh tế (...):", "Giao Sở Tài nguyên và Môi trường:" → its bullets' unit."""
+        """The unit a heading hands its items to.
+
+        "a) Phòng Kinh tế (...):", "Giao Sở Tài nguyên và Môi trường:", a lead-in ending a
+        longer paragraph ("..., yêu cầu UBND xã:", "Đề nghị UBND huyện Bình Sơn tập trung
+        thực hiện tốt các nội dung sau:") and a heading that only names a unit ("1. Đối
+        với UBND xã Song Lãng").
+        """
         text = item.text.strip()
-        if not text.endswith(":"):
-            return None
         folded = fold_keep_length(text)
         prefix = _HEADING_PREFIX.match(folded)
-        start = prefix.end() if prefix else 0
+        if not text.endswith(":"):
+            topic = prefix is not None and not prefix.group(0).startswith(("giao", "yeu", "de"))
+            if not topic or (not item.emphasis and item.kind == "plain"):
+                return None
+        starts = [prefix.end() if prefix else 0]
+        if text.endswith(":"):
+            last_sentence = max(text.rfind(". "), text.rfind("; "), 0)
+            starts += [
+                m.end()
+                for m in _TRIGGER.finditer(folded)
+                if m.start() >= last_sentence and m.end() > starts[0]
+            ]
+        for start in reversed(starts):
+            context = self._context_at(item, text, folded, start)
+            if context is not None:
+                return context
+        return None
+
+    def _context_at(self, item: Item, text: str, folded: str, start: int) -> _Context | None:
         mentions, end = self.resolver.parse_list(text, start, role="lead")
         leads = [m for m in mentions if m.category is not Category.AUTHORITY]
         if not leads or any(m.category is Category.VAGUE for m in leads):
@@ -440,7 +511,36 @@ class _Extractor:
         if not _HEADING_TAIL.match(fold_keep_length(rest).strip(" ,")):
             return None
         named = [m for m in leads if m.category is Category.UNIT] or leads
+        named = self._anaphora(named, self._inherited(item))
         return _Context(named, cooperating, deadline.deadline if deadline else None)
+
+    def _anaphora(self, mentions: list[Mention], outer: _Context | None) -> list[Mention]:
+        """ "UBND xã" under "Đối với UBND xã Song Lãng" is that commune, not an unknown unit.
+
+        Only an unresolved mention whose words begin the name of the one unit the enclosing
+        heading names is taken for it: a reference back, never a guess in the registry.
+        """
+        if outer is None:
+            return mentions
+        outer_targets = [t for m in outer.leads for t in m.targets if t.code is not None]
+        if len(outer_targets) != 1:
+            return mentions
+        target = outer_targets[0]
+        unit = self.resolver.units.get(target.code or "")
+        if unit is None:
+            return mentions
+        out = []
+        for mention in mentions:
+            unresolved = [t for t in mention.targets if t.code is None]
+            if len(mention.targets) == 1 and unresolved:
+                words = canonical_words(unresolved[0].text)
+                names = [canonical_words(f) for f in (unit.name, unit.short_name, *unit.aliases)]
+                if words and any(name[: len(words)] == words for name in names if name):
+                    mention = Mention(
+                        mention.start, mention.end, mention.text, Category.UNIT, (target,)
+                    )
+            out.append(mention)
+        return out
 
     # -- tables --------------------------------------------------------------------------
 
@@ -572,11 +672,22 @@ def _unique(targets: list[Target]) -> list[Target]:
     return out
 
 
+# What is left at the end of an action once its deadline is cut out ("..., hoàn thành
+# [trước ngày 30/6]", "... Thời gian hoàn thành: [trong quý III]"): noise in a review line.
+_DEADLINE_LEAD_IN = re.compile(
+    r"(?:[,;.]\s*|\s+)(?:(?:yêu cầu|phải|để)\s+)?(?:hoàn thành|xong|thời gian(?: hoàn thành| thực"
+    r" hiện)?|thời hạn(?: hoàn thành| thực hiện| báo cáo)?)\s*:?$",
+    re.IGNORECASE,
+)
+
+
 def _tidy(action: str) -> str:
     action = re.sub(r"\s+([,;.])", r"\1", action)
     action = re.sub(r"([,;])\s*([,;.])", r"\2", action)
     action = " ".join(action.split()).strip(" ,;:-–")
     action = re.sub(r"\s*\./\.$|\.$", "", action).strip(" ,;")
+    trimmed = _DEADLINE_LEAD_IN.sub("", action).strip(" ,;:")
+    action = trimmed or action
     return action[:1].upper() + action[1:]
 
 

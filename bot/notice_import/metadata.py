@@ -22,8 +22,10 @@ from bot.notice_import.units import level_rank
 __all__ = ["Layout", "read_layout"]
 
 _NUMBER = re.compile(r"\bS[ốốo]\s*:?\s*(?P<n>[\w.\-]*\s*/\s*[\wĐđ&.\-]+(?:\s*/\s*[\wĐđ&.\-]+)?)")
+# The place may end in a number: "Phường 5, ngày 20 tháng 10 năm 2023", "Quận 8, ngày ...".
 _PLACE_DATE = re.compile(
-    r"(?P<place>(?:[^\W\d_][\w.]*\s+){0,3}[^\W\d_][\w.]*)\s*,\s*ng[àa]y\s*(?P<d>\d{1,2})?\s*"
+    r"(?P<place>(?:[^\W\d_][\w.]*\s+){0,3}(?:[^\W\d_][\w.]*|\d{1,2}))\s*,\s*ng[àa]y\s*"
+    r"(?P<d>\d{1,2})?\s*"
     r"(?:th[áa]ng|/|-)\s*(?P<m>\d{1,2})?\s*(?:n[ăa]m|/|-)\s*(?P<y>\d{4})",
     re.IGNORECASE,
 )
@@ -40,7 +42,10 @@ _CAPACITY_TITLE = re.compile(
 _BODY_START = re.compile(
     r"(?:ket\s+luan|chi\s+dao|y\s+kien\s+ket\s+luan)(?:[^.:]{0,80}?)(?:nhu\s+sau|sau)?\s*:\s*$"
 )
-_PERSON_NAME = re.compile(r"^(?:[A-ZĐÀ-Ỹ][a-zà-ỹđ]+)(?:\s+[A-ZĐÀ-Ỹ][a-zà-ỹđ]+){1,4}$")
+# Ê Đê and M'Nông names open with a one-letter word: "Y Wai Byă", "H'Hen Niê".
+_PERSON_NAME = re.compile(
+    r"^(?:[A-ZĐÀ-Ỹ][a-zà-ỹđ]+|[YH]'?[A-ZĐÀ-Ỹ]?[a-zà-ỹđ]*)(?:\s+[A-ZĐÀ-Ỹ][a-zà-ỹđ]+){1,4}$"
+)
 _POSITION_START = re.compile(
     r"^(?:phó\s+)?(?:chủ\s+tịch|giám\s+đốc|bí\s+thư|trưởng|chánh|thủ\s+trưởng|ủy\s+viên)",
     re.IGNORECASE,
@@ -69,9 +74,16 @@ class Layout:
 def read_layout(paragraphs: Sequence[Paragraph | Table]) -> Layout:
     texts = [p.text if isinstance(p, Paragraph) else "" for p in paragraphs]
     folded = [fold(t) for t in texts]
-    head_end = next((i for i, f in enumerate(folded) if f in {"thong bao", "thong bao:"}), None)
+    # The document type line: "THÔNG BÁO", or "KẾT LUẬN" for a /KL- document.
+    head_end = next(
+        (i for i, f in enumerate(folded) if f in {"thong bao", "thong bao:", "ket luan"}), None
+    )
     if head_end is None:
-        head_end = next((i for i, f in enumerate(folded[:25]) if f.startswith("thong bao")), 0)
+        head_end = next((i for i, f in enumerate(folded[:25]) if f.startswith("thong bao")), None)
+    # Without one (the conclusions pasted on their own) there is no header or title to skip.
+    headless = head_end is None
+    if head_end is None:
+        head_end = 0
 
     number = None
     for text in texts[: head_end + 3]:
@@ -106,7 +118,7 @@ def read_layout(paragraphs: Sequence[Paragraph | Table]) -> Layout:
     issuer = " - ".join(line for line in issuer_lines if line) or None
 
     title_parts: list[str] = []
-    index = head_end + 1
+    index = head_end if headless else head_end + 1
     # A title can also ride on the "THÔNG BÁO" line itself ("THÔNG BÁO Kết luận của ...").
     if (
         head_end < len(texts)
@@ -114,7 +126,7 @@ def read_layout(paragraphs: Sequence[Paragraph | Table]) -> Layout:
         and len(folded[head_end]) > 12
     ):
         title_parts.append(texts[head_end][len("THÔNG BÁO") :].strip(" :"))
-    while index < len(paragraphs):
+    while not headless and index < len(paragraphs):
         paragraph = paragraphs[index]
         if not isinstance(paragraph, Paragraph):
             break
@@ -177,7 +189,10 @@ def _place(raw: str) -> str:
     words = raw.split()
     kept: list[str] = []
     for word in reversed(words):
-        if not (word[:1].isupper()) or (word.isupper() and len(word) > 3 and "." not in word):
+        # A capitalised word, not a code left of it ("58/TB-BDT Điện Biên", "UBND").
+        if not (word[:1].isupper() or word.isdigit()) or (
+            word.isupper() and len(word) >= 2 and "." not in word and kept
+        ):
             break
         kept.insert(0, word)
     return " ".join(kept) or raw.strip()
@@ -226,7 +241,10 @@ def _body_end(folded: Sequence[str], texts: Sequence[str], start: int) -> int:
 def _chair(text: str) -> str | None:
     """Who chaired, from "đồng chí X, Chủ tịch UBND huyện chủ trì" and its variants."""
     match = re.search(
-        r"dưới sự chủ trì của\s+(?:đồng chí|đ/c|ông|bà)?\s*([^.;]+)", text, re.IGNORECASE
+        r"(?:dưới sự chủ trì của|chủ trì(?: cuộc họp| hội nghị| buổi làm việc)?\s*:)\s*"
+        r"(?:đồng chí|đ/c|ông|bà)?\s*([^.;]+)",
+        text,
+        re.IGNORECASE,
     )
     if match:
         return _person(match.group(1))

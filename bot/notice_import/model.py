@@ -12,11 +12,13 @@ from bot.domain.deadlines import Deadline
 
 __all__ = [
     "Assignment",
+    "EmptyNoticeError",
     "ImportResult",
     "Line",
     "NoTextLayerError",
     "NoticeImportError",
     "NoticeMeta",
+    "NoticeTooLargeError",
     "ReviewFlag",
     "Table",
     "UnresolvedUnit",
@@ -41,9 +43,21 @@ class NoTextLayerError(NoticeImportError):
 
 
 class UnsupportedFormatError(NoticeImportError):
-    """A file that is neither text, .docx nor .pdf."""
+    """A file that is neither text, .docx nor .pdf (binary data sent as .txt included)."""
 
     code: ClassVar[str] = "unsupported_format"
+
+
+class EmptyNoticeError(NoticeImportError):
+    """Nothing to read: zero bytes, only whitespace, or a document with no words in it."""
+
+    code: ClassVar[str] = "empty"
+
+
+class NoticeTooLargeError(NoticeImportError):
+    """Far bigger than any notice: refused before it ties the importer up for minutes."""
+
+    code: ClassVar[str] = "too_large"
 
 
 class ReviewFlag(StrEnum):

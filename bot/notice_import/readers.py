@@ -10,16 +10,30 @@ from __future__ import annotations
 import io
 import re
 import statistics
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from bot.notice_import.encodings import convert_legacy, decode_bytes, legacy_font_encoding
-from bot.notice_import.model import Line, NoTextLayerError, NoticeImportError, Table
-from bot.notice_import.tables import is_task_table
+from bot.notice_import.model import (
+    EmptyNoticeError,
+    Line,
+    NoTextLayerError,
+    NoticeImportError,
+    NoticeTooLargeError,
+    Table,
+    UnsupportedFormatError,
+)
+from bot.notice_import.tables import is_task_table, task_columns
 
-__all__ = ["Block", "read_docx", "read_pdf", "read_text"]
+__all__ = ["MAX_PDF_PAGES", "Block", "read_docx", "read_pdf", "read_text"]
+
+# A conclusion notice runs to a few pages; these bounds only stop a wrong file (a whole
+# report, a zip bomb) from holding the importer for minutes.
+MAX_PDF_PAGES = 150
+_MAX_DOCX_UNPACKED = 100 * 1024 * 1024
 
 Block = Line | Table
 
@@ -31,34 +45,87 @@ _PIPE_RULE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?-{0,}:?\s*\|?\s*$")
 
 
 def read_text(data: bytes) -> tuple[list[Block], str]:
-    """Lines of a text file and the encoding it was found in."""
+    """Lines of a text file and the encoding it was found in.
+
+    Word's "save as plain text" writes a table row per line with its cells separated by
+    tabs, and joins the two columns of the header ("Số: ..." and "place, ngày ...") the same
+    way: runs of tab-separated rows that make a task table become a `Table`, other tabs
+    separate columns (one line each) so the two sides never run into one another.
+    """
     decoded = decode_bytes(data)
+    if _looks_binary(decoded.text):
+        raise UnsupportedFormatError(
+            "the file is not a text document (binary data): send .docx, .pdf or .txt"
+        )
     text = decoded.text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
+    if not text.strip():
+        raise EmptyNoticeError("the file holds no text")
     blocks: list[Block] = []
     blank_before = True
     table_rows: list[tuple[str, ...]] = []
+    tab_rows: list[tuple[str, ...]] = []
 
     def flush_table() -> None:  # noqa: RUF100
         if table_rows:
             blocks.append(Table(tuple(table_rows)))
             table_rows.clear()
 
+    def flush_tabs() -> None:
+        nonlocal blank_before
+        if not tab_rows:
+            return
+        columns = task_columns(tab_rows) if len(tab_rows) >= 2 else None
+        header = columns.header_row if columns is not None else len(tab_rows)
+        for row in tab_rows[:header]:  # two-column lines just above the table
+            for cell in row:
+                if cell:
+                    blocks.append(Line(cell, new_paragraph=True))
+        if header < len(tab_rows) - 1:
+            blocks.append(Table(tuple(tab_rows[header:])))
+        elif header < len(tab_rows):
+            blocks.append(Line(" ".join(c for c in tab_rows[header] if c), new_paragraph=True))
+        tab_rows.clear()
+        blank_before = True
+
     for raw in text.split("\n"):
-        line = raw.replace("\t", " ").strip()
+        line = raw.strip()
         if _PIPE_ROW.match(line):
+            flush_tabs()
             if not _PIPE_RULE.match(line):
                 table_rows.append(
                     tuple(cell.strip() for cell in line.strip().strip("|").split("|"))
                 )
             continue
         flush_table()
+        if "\t" in line:
+            cells = tuple(" ".join(cell.split()) for cell in line.split("\t"))
+            if sum(1 for cell in cells if cell) >= 2:
+                tab_rows.append(cells)
+                continue
+            line = " ".join(line.split())
+        flush_tabs()
         if not line:
             blank_before = True
             continue
         blocks.append(Line(line, new_paragraph=blank_before))
         blank_before = False
     flush_table()
+    flush_tabs()
     return blocks, decoded.encoding
+
+
+def _looks_binary(text: str) -> bool:
+    """Control characters or undecodable bytes in more than 1% of it: not a text file."""
+    if not text:
+        return False
+    if "\x00" in text:
+        return True
+    odd = sum(
+        1
+        for char in text
+        if char == "\ufffd" or (unicodedata.category(char) == "Cc" and char not in "\t\n\r\f\v")
+    )
+    return odd > max(2, len(text) // 100)
 
 
 def wrap_width(blocks: list[Block]) -> int | None:
@@ -87,19 +154,36 @@ def read_docx(data: bytes) -> list[Block]:
         from docx.text.paragraph import Paragraph as DocxParagraph
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise NoticeImportError("python-docx is not installed") from exc
+    _check_docx_size(data)
+    # python-docx and lxml raise whatever a malformed part provokes (XMLSyntaxError,
+    # PackageNotFoundError, KeyError, AttributeError on a missing element ...): any failure
+    # to read the file is the same answer for the sender, so all of them are caught here.
     try:
         document: DocumentType = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        numbering = _Numbering(document)
+        blocks: list[Block] = []
+        for element in document.element.body.iterchildren():
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                blocks.extend(_docx_paragraph(DocxParagraph(element, document), numbering))
+            elif tag == "tbl":
+                blocks.extend(_docx_table(DocxTable(element, document), numbering))
+    except NoticeImportError:
+        raise
+    except Exception as exc:
         raise NoticeImportError("the file is not a readable Word (.docx) document") from exc
-    numbering = _Numbering(document)
-    blocks: list[Block] = []
-    for element in document.element.body.iterchildren():
-        tag = element.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            blocks.extend(_docx_paragraph(DocxParagraph(element, document), numbering))
-        elif tag == "tbl":
-            blocks.extend(_docx_table(DocxTable(element, document), numbering))
     return blocks
+
+
+def _check_docx_size(data: bytes) -> None:
+    """Refuse a .docx that unpacks to far more than any notice (a zip bomb included)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise NoticeImportError("the file is not a readable Word (.docx) document") from exc
+    if unpacked > _MAX_DOCX_UNPACKED:
+        raise NoticeTooLargeError("the Word document unpacks to more than 100 MB")
 
 
 def _docx_table(table: Any, numbering: _Numbering) -> list[Block]:
@@ -140,9 +224,12 @@ def _docx_paragraph(paragraph: Any, numbering: _Numbering) -> list[Line]:
         text = item.text
         if not text:
             continue
-        encoding = legacy_font_encoding(_run_font(item) or style_font)
+        font = _run_font(item) or style_font
+        encoding = legacy_font_encoding(font)
         if encoding is not None:
             text = convert_legacy(text, encoding)
+            if encoding == "tcvn3" and font and font.strip().lower().endswith("h"):
+                text = text.upper()  # .VnTimeH, .VnArialH: the capitals of the font family
         bold = item.bold if item.bold is not None else style_bold
         italic = item.italic if item.italic is not None else style_italic
         pieces.append((text, bool(bold), bool(italic)))
@@ -334,19 +421,25 @@ def read_pdf(data: bytes) -> list[Block]:
     """Lines of a PDF's text layer, columns of the header and signature read one by one."""
     try:
         import pdfplumber
-        from pdfminer.pdfparser import PDFSyntaxError
-        from pdfplumber.utils.exceptions import PdfminerException
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise NoticeImportError("pdfplumber is not installed") from exc
     blocks: list[Block] = []
     any_text = False
+    # pdfminer raises a zoo of errors on damaged files (PSEOF, PDFTypeError, struct.error,
+    # AssertionError, ...); all of them mean the same to the sender.
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
+            if len(pdf.pages) > MAX_PDF_PAGES:
+                raise NoticeTooLargeError(
+                    f"the PDF has {len(pdf.pages)} pages; a notice has far fewer"
+                )
             for page in pdf.pages:
                 page_blocks, has_text = _pdf_page(page)
                 any_text = any_text or has_text
                 blocks.extend(page_blocks)
-    except (PdfminerException, PDFSyntaxError, ValueError, TypeError, KeyError) as exc:
+    except NoticeImportError:
+        raise
+    except Exception as exc:
         raise NoticeImportError("the file is not a readable PDF") from exc
     if not any_text:
         raise NoTextLayerError(

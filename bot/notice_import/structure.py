@@ -1,4 +1,4 @@
-"""The outline of a notice: sections (I., 1., 2.1., a)), bullets and headings.
+"""The outline of a notice: sections (I., 1., 1/, 2.1., a), a/), bullets and headings.
 
 Each paragraph gets the section it belongs to ("2.1", "II.1.a") and its parent in the
 outline, so a bullet under "a) Phòng Kinh tế:" knows its unit and a task under "Về y tế"
@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 __all__ = ["LABEL", "Item", "outline"]
 
+# Southern offices write "1/", "a/"; others "a." as well as "a)".
 LABEL = re.compile(
-    r"^(?:(?P<roman>[IVX]{1,5})[.)](?=\s)"
+    r"^(?:(?P<roman>[IVX]{1,5})[.)/](?=\s)"
     r"|(?P<dotted>\d{1,2}(?:\.\d{1,2}){1,3})\.?(?=\s)"
-    r"|(?P<num>\d{1,2})[.)](?=\s)"
-    r"|(?P<letter>[a-zđ])\)(?=\s)"
+    r"|(?P<num>\d{1,2})[.)/](?=\s)"
+    r"|(?P<letter>[a-zđ])[)./](?=\s)"
     r"|\((?P<paren>\d{1,2}|[a-zđ])\)(?=\s)"
     r"|(?P<bullet>[-–+*•·▪○●◦➢✓])(?=\s|[^\W\d_]))\s*"
 )

@@ -284,6 +284,10 @@ _REPORTING_AFTER_SUBJECT = re.compile(
     r"|phan\s+anh|neu|trinh\s+bay|cho\s+biet|tiep\s+thu|thong\s+bao|ghi\s+nhan|tham\s+du"
     r"|du\s+hop|gom|dat|co(?!\s+trach))(?!\w)"
 )
+_AMBIGUOUS_PARTICLES = {
+    "van": "vẫn", "dang": "đang", "da": "đã", "con": "còn", "chua": "chưa", "cung": "cũng",
+    "bi": "bị", "dat": "đạt", "gom": "gồm", "se": "sẽ", "co": "có", "la": "là", "neu": "nêu",
+}  # fmt: skip
 _AUTHORITY = re.compile(
     r"(?:(?:pho\s+)?chu\s+tich(?:\s+thuong\s+truc)?\s+)?(?:(?:ubnd|uy\s+ban\s+nhan\s+dan|hdnd"
     r"|hoi\s+dong\s+nhan\s+dan|thuong\s+truc(?:\s+(?:hdnd|ubnd))?|ban\s+thuong\s+vu"
@@ -345,6 +349,12 @@ class UnitResolver:
     def _add(self, form: str, code: str) -> None:
         words = canonical_words(form)
         variants = {words}
+        # Registries write the full name ("Chi nhánh Văn phòng Đăng ký đất đai huyện Krông
+        # Pắc"); a notice of that district leaves its own place out ("... đất đai huyện").
+        place = self._place_words
+        if place and len(words) > len(place) + 1 and words[-len(place) :] == place:
+            words = words[: -len(place)]
+            variants.add(words)
         for level in _LEVEL_WORDS:
             level_words = tuple(level.split())
             if len(words) > len(level_words) + 1 and words[-len(level_words) :] == level_words:
@@ -695,7 +705,14 @@ class UnitResolver:
             return True
         if not rest or not rest[0].isalpha() or text[pos:].lstrip(" ,")[:1].isupper():
             return False
-        return _REPORTING_AFTER_SUBJECT.match(rest) is None
+        match = _REPORTING_AFTER_SUBJECT.match(rest)
+        if match is None:
+            return True
+        # Folding merges the particle with a verb: "vẫn"/"vận động", "đang"/"đăng ký",
+        # "gồm"/"thu gom", "đạt"/"đặt". With its marks written, only the particle reports.
+        written = text[pos:].lstrip(" ,")[: match.end()].lower()
+        particle = _AMBIGUOUS_PARTICLES.get(rest[: match.end()])
+        return particle is not None and not written.isascii() and written != particle
 
     def sector_unit(self, heading: str, sentence: str = "") -> str | None:
         """The one unit whose sectors a heading names ("Về y tế, dược phẩm" → TTYT).
