@@ -9,10 +9,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.router import ChannelRouter
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.i18n import I18n, build_i18n
+from bot.services.admin import AdminService
+from bot.services.attachments import AttachmentStore
+from bot.services.conversation import ConversationService
+from bot.services.notice_import import NoticeImportService
 from bot.services.registry import RegistryService
+from bot.services.reminders import ReminderService
+from bot.services.reports import ReportService
 from bot.services.seed import SeedService
 from bot.services.tasks import TaskService
 from storage import migrate
@@ -31,10 +38,22 @@ class AppContext:
     registry: RegistryService
     tasks: TaskService
     seed: SeedService
+    # Outbound senders by platform; runtime and CLI register the configured ones.
+    channels: ChannelRouter
+    reminders: ReminderService
+    # Progress reports, their review, admin use cases and the chat conversation (channel-
+    # neutral; Telegram and Zalo adapters call them). Wired by `_wire_progress`.
+    attachments: AttachmentStore = field(init=False)
+    reports: ReportService = field(init=False)
+    admin: AdminService = field(init=False)
+    conversation: ConversationService = field(init=False)
+    # Notice import: drafts read from a notice file, reviewed, then made live.
+    notices: NoticeImportService = field(init=False)
     # Later pieces (reminder engine, channels) hang their services here.
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def aclose(self) -> None:
+        await self.reminders.aclose()
         await self.engine.dispose()
 
 
@@ -44,17 +63,73 @@ def build_context(
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
-    return AppContext(
+    i18n = i18n or build_i18n(settings.bot_locale)
+    channels = ChannelRouter()
+    ctx = AppContext(
         settings=settings,
         clock=clock,
         engine=engine,
         sessionmaker=sessionmaker,
-        i18n=i18n or build_i18n(settings.bot_locale),
+        i18n=i18n,
         registry=RegistryService(
             sessionmaker, clock, telegram_username=settings.telegram_bot_username
         ),
         tasks=TaskService(sessionmaker),
         seed=SeedService(sessionmaker, clock),
+        channels=channels,
+        reminders=ReminderService(sessionmaker, clock, settings, channels, i18n),
+    )
+    _wire_progress(ctx)
+    _wire_notices(ctx)
+    return ctx
+
+
+def _wire_notices(ctx: AppContext) -> None:
+    """After progress: confirming a notice writes through the same write queue as reports."""
+    ctx.notices = NoticeImportService(
+        ctx.sessionmaker,
+        ctx.clock,
+        reminders=ctx.reminders,
+        timezone=ctx.settings.tz,
+        transaction=ctx.reports.writing,
+    )
+
+
+def _wire_progress(ctx: AppContext) -> None:
+    """Reports → admin → conversation, over the reminder engine (their outbox and re-plan)."""
+    settings = ctx.settings
+    ctx.attachments = AttachmentStore(settings.attachments_dir)
+    ctx.reports = ReportService(
+        ctx.sessionmaker,
+        ctx.clock,
+        reminders=ctx.reminders,
+        attachments=ctx.attachments,
+        calendar=ctx.reminders.calendar,
+        i18n=ctx.i18n,
+        timezone=settings.tz,
+        default_locale=settings.bot_locale,
+        serialize_writes=ctx.engine.dialect.name == "sqlite",
+    )
+    ctx.admin = AdminService(
+        ctx.sessionmaker,
+        ctx.clock,
+        reports=ctx.reports,
+        tasks=ctx.tasks,
+        registry=ctx.registry,
+        reminders=ctx.reminders,
+    )
+    ctx.conversation = ConversationService(
+        ctx.sessionmaker,
+        ctx.clock,
+        registry=ctx.registry,
+        tasks=ctx.tasks,
+        reports=ctx.reports,
+        admin=ctx.admin,
+        locator=ctx.reminders,
+        admin_ids={
+            "telegram": frozenset(str(i) for i in settings.admin_telegram_ids),
+            "zalo": frozenset(settings.admin_zalo_ids),
+        },
     )
 
 

@@ -6,7 +6,7 @@ tokens are `SecretStr` so they never reach a log line or an error message.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,6 +16,13 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.dates import DateParseError, parse_vn_date
+from bot.domain.policy import (
+    OfficeHours,
+    Recurrence,
+    ReminderPolicy,
+    parse_clock_time,
+    parse_weekday,
+)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/nhacviec.db"
 
@@ -43,6 +50,11 @@ class Settings(BaseSettings):
     telegram_bot_username: str | None = None
     telegram_webhook_url: AnyHttpUrl | None = None
     telegram_webhook_secret: SecretStr | None = None
+    # Per-user flood control: messages one user may send at once, then how many per second.
+    telegram_throttle_burst: int = Field(default=20, ge=1)
+    telegram_throttle_rate: float = Field(default=1.0, ge=0)
+    # Seconds to wait for the rest of an album (several photos/files sent together).
+    telegram_album_wait: float = Field(default=1.0, gt=0, le=10)
 
     # Zalo Bot Platform
     zalo_bot_token: SecretStr | None = None
@@ -61,6 +73,38 @@ class Settings(BaseSettings):
     # Working calendar: extra days off and make-up working days (D/M/YYYY, comma-separated)
     extra_days_off: Annotated[list[date], NoDecode] = Field(default_factory=list)
     makeup_workdays: Annotated[list[date], NoDecode] = Field(default_factory=list)
+
+    # Reminders (times are BOT_TIMEZONE local time; days before a deadline, comma-separated)
+    reminder_offsets: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [7, 3, 1, 0])
+    reminder_cooperating_offsets: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [7, 0]
+    )
+    reminder_time: time = time(8, 0)
+    office_hours: str = "07:30-17:00"
+    overdue_every_working_days: int = Field(default=2, ge=1, le=30)
+    escalate_unit_head_after: int = Field(default=1, ge=1, le=60)
+    escalate_admins_after: int = Field(default=3, ge=1, le=60)
+    conditional_checkin_weekday: str = "mon"
+    recurring_default: str = "monthly:25"
+    digest_weekday: str = "mon"
+    digest_time: time = time(8, 0)
+    admin_summary_time: time = time(16, 0)
+    reminder_stale_after_hours: float = Field(default=4.0, gt=0, le=72)
+    reminder_plan_days: int = Field(default=14, ge=1, le=90)
+    tick_interval_seconds: int = Field(default=60, ge=5, le=3600)
+    outbox_lease_seconds: int = Field(default=300, ge=30, le=3600)
+    outbox_max_attempts: int = Field(default=12, ge=1, le=100)
+    outbox_backoff_seconds: int = Field(default=30, ge=1, le=3600)
+    outbox_backoff_max_seconds: int = Field(default=3600, ge=1, le=86400)
+    # Sending ceilings (Telegram's published limits; Zalo publishes none)
+    telegram_rate_global_per_second: float = Field(default=30.0, gt=0)
+    telegram_rate_per_chat_per_second: float = Field(default=1.0, gt=0)
+    telegram_rate_group_per_minute: float = Field(default=20.0, gt=0)
+    zalo_rate_global_per_second: float = Field(default=10.0, gt=0)
+    zalo_rate_per_chat_per_second: float = Field(default=1.0, gt=0)
+    zalo_rate_group_per_minute: float = Field(default=20.0, gt=0)
+    # Safety margin under each ceiling (0.02 = send at most 98% of it)
+    rate_limit_margin: float = Field(default=0.02, ge=0, lt=0.5)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -85,6 +129,42 @@ class Settings(BaseSettings):
                     out.append(item)
             return out
         return value
+
+    @field_validator("reminder_offsets", "reminder_cooperating_offsets", mode="before")
+    @classmethod
+    def _csv_offsets(cls, value: Any) -> Any:
+        value = _split_csv(value)
+        if isinstance(value, list):
+            try:
+                numbers = [int(item) for item in value]
+            except (TypeError, ValueError) as exc:
+                raise ValueError("days before the deadline, e.g. 7,3,1,0") from exc
+            if any(n < 0 or n > 366 for n in numbers):
+                raise ValueError("days before the deadline must be 0..366")
+            return sorted(set(numbers), reverse=True)
+        return value
+
+    @field_validator("reminder_time", "digest_time", "admin_summary_time", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_clock_time(value)
+        return value
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, value: str) -> str:
+        return str(OfficeHours.parse(value))
+
+    @field_validator("conditional_checkin_weekday", "digest_weekday")
+    @classmethod
+    def _weekday(cls, value: str) -> str:
+        return ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[parse_weekday(value)]
+
+    @field_validator("recurring_default")
+    @classmethod
+    def _recurrence(cls, value: str) -> str:
+        return str(Recurrence.parse(value))
 
     @field_validator("bot_timezone")
     @classmethod
@@ -114,6 +194,23 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.bot_timezone)
+
+    @property
+    def office(self) -> OfficeHours:
+        return OfficeHours.parse(self.office_hours)
+
+    def reminder_policy(self) -> ReminderPolicy:
+        """The global reminder policy; assignments may override it one field at a time."""
+        return ReminderPolicy(
+            offsets=tuple(self.reminder_offsets),
+            cooperating_offsets=tuple(self.reminder_cooperating_offsets),
+            send_time=self.reminder_time,
+            overdue_every=self.overdue_every_working_days,
+            escalate_head_after=self.escalate_unit_head_after,
+            escalate_admins_after=self.escalate_admins_after,
+            checkin_weekday=parse_weekday(self.conditional_checkin_weekday),
+            recurrence=self.recurring_default,
+        )
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import NullPool
 
 
 def normalize_url(raw: str) -> URL:
@@ -37,9 +36,12 @@ def _ensure_sqlite_folder(url: URL) -> None:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Foreign keys are off by default in SQLite; WAL lets the dashboard read while the
     # dispatcher writes; the busy timeout waits for a writer instead of failing at once.
+    # synchronous=NORMAL is durable in WAL mode (a power cut may lose the last commit,
+    # never corrupt the file) and saves an fsync per commit.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
@@ -48,9 +50,9 @@ def create_engine(raw_url: str, *, echo: bool = False) -> AsyncEngine:
     url = normalize_url(raw_url)
     kwargs: dict[str, Any] = {"echo": echo}
     if url.get_backend_name() == "sqlite":
+        # SQLAlchemy's default pool is kept: reopening a connection per session costs a
+        # WAL checkpoint on every close (about 15 ms a write).
         _ensure_sqlite_folder(url)
-        # One file, many short transactions: pooling buys nothing and hides locks.
-        kwargs["poolclass"] = NullPool
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)

@@ -24,6 +24,8 @@ EXPECTED_TABLES = {
     "progress_reports",
     "attachments",
     "audit_log",
+    "outbox",
+    "sent_messages",
 }
 
 

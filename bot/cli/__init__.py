@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from bot.cli import db, registry, run, seed, tasks
+from bot.cli import db, notices, registry, reminders, run, seed, tasks
 from bot.config import get_settings
 from bot.i18n import build_i18n
 
@@ -22,7 +22,11 @@ app.add_typer(registry.units_app, name="units")
 app.add_typer(registry.officers_app, name="officers")
 app.add_typer(registry.invite_app, name="invite")
 app.add_typer(tasks.app, name="tasks")
+app.add_typer(reminders.app, name="reminders")
+app.add_typer(notices.app, name="notices")
 run.register(app)
+reminders.register(app)
+notices.register(app)
 
 
 def _configured_locale() -> str:

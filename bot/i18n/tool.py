@@ -137,6 +137,9 @@ def set_many(translations: dict[str, str]) -> int:
                     continue
                 message = matches[0]
                 message.string = (text,)
+            elif isinstance(message.id, tuple | list):
+                # Catalog.get finds plural entries by their singular too; they need a tuple.
+                message.string = (text,)
             else:
                 message.string = text
         save(catalog, "vi")

@@ -2,6 +2,7 @@
 
 from storage.models.audit import AuditEntry
 from storage.models.base import Base
+from storage.models.outbox import OutboxMessage, OutboxStatus, SentMessage
 from storage.models.registry import ChannelAccount, GroupChat, Invite, Officer, Unit
 from storage.models.work import (
     Assignment,
@@ -23,7 +24,10 @@ __all__ = [
     "Invite",
     "Notice",
     "Officer",
+    "OutboxMessage",
+    "OutboxStatus",
     "ProgressReport",
+    "SentMessage",
     "Unit",
     "assignment_cooperators",
 ]

@@ -48,6 +48,11 @@ class Notice(Base):
     source_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # While the notice is a draft: the lines read from it, as reviewed so far
+    # ({"lines": [...], "warnings": [...]}, see bot/services/notice_import.py). Assignment
+    # rows need a lead unit, which an unreviewed line may lack, so they are created only on
+    # confirmation; then this goes back to NULL.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     assignments: Mapped[list[Assignment]] = relationship(back_populates="notice")
 
