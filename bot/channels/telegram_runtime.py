@@ -95,6 +95,7 @@ def _admin_commands() -> list[tuple[str, str]]:
         ("extend", _("Move a deadline")),
         ("setdate", _("Date a conditional task")),
         ("assign", _("Hand out a new task")),
+        ("import", _("Import a conclusion notice (.docx, .pdf, .txt)")),
         ("remind", _("Send a task's reminder now")),
         ("invite", _("Invite an officer")),
         ("bindgroup", _("Send digests to this group")),

@@ -13,6 +13,7 @@ from handlers.telegram.assign import build_assign_router
 from handlers.telegram.common import build_common_router
 from handlers.telegram.fallback import build_fallback_router
 from handlers.telegram.files import AlbumCollector
+from handlers.telegram.notices import build_notice_router
 from handlers.telegram.officer import build_officer_router
 from handlers.telegram.review import build_review_router
 
@@ -26,6 +27,10 @@ def build_router(*, album_wait: float = 1.0) -> Router:
     #    come before anything that would read that text as a progress report;
     root.include_router(build_review_router())
     root.include_router(build_assign_router())
+    #    The import review belongs here too: its typed unit codes and deadlines are such
+    #    answers, and an admin's notice file must reach it before the officers' router
+    #    would take the file as progress evidence (the rule: handlers/telegram/notices.py).
+    root.include_router(build_notice_router())
     # 2. /start, /help, /lang, /cancel work for everyone;
     root.include_router(build_common_router())
     # 3. admin commands for admins, then a polite refusal of the same commands for others;

@@ -4,6 +4,10 @@ Telegram delivers an album as separate messages sharing a `media_group_id`, poss
 several getUpdates batches. The first part's handler becomes the album's leader: it waits
 until no part has arrived for `wait` seconds and every part's download has finished, then
 reports once with all the files; the other parts' handlers only fetch their file.
+
+Not every document is evidence: an admin's conclusion notice goes to the import review
+(`handlers/telegram/notices.py`, whose router runs first and whose docstring has the rule),
+which uses `download` to read the file without keeping it.
 """
 
 from __future__ import annotations
@@ -85,11 +89,30 @@ def file_label(message: Message) -> str:
     return wanted.name if wanted else ""
 
 
+@dataclass(frozen=True, slots=True)
+class Downloaded:
+    name: str
+    mime_type: str | None
+    file_id: str
+    content: bytes
+
+
 async def fetch(bot: Bot, store: AttachmentStore, message: Message) -> StoredFile | None:
     """Download the message's document or photo and store it; None when it has none."""
+    got = await download(bot, message)
+    if got is None:
+        return None
+    return await store.save(
+        got.content, file_name=got.name, mime_type=got.mime_type, external_file_id=got.file_id
+    )
+
+
+async def download(bot: Bot, message: Message) -> Downloaded | None:
+    """The message's document or photo in memory (a notice to import is read, not kept)."""
     wanted = _wanted(message)
     if wanted is None:
         return None
+    # Refused before getFile: Telegram would refuse it there anyway, after a round trip.
     if wanted.size is not None and wanted.size > MAX_ATTACHMENT_BYTES:
         raise FileTooBigError(wanted.name)
     try:
@@ -105,10 +128,7 @@ async def fetch(bot: Bot, store: AttachmentStore, message: Message) -> StoredFil
     buffer = await bot.download_file(info.file_path, timeout=120)
     if buffer is None:
         raise FileUnavailableError(wanted.name)
-    content = buffer.read()
-    return await store.save(
-        content, file_name=wanted.name, mime_type=wanted.mime_type, external_file_id=wanted.file_id
-    )
+    return Downloaded(wanted.name, wanted.mime_type, wanted.file_id, buffer.read())
 
 
 @dataclass
