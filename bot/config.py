@@ -35,8 +35,14 @@ def _split_csv(value: Any) -> Any:
 
 
 class Settings(BaseSettings):
+    # env_ignore_empty: `.env.example` leaves optional settings blank (`ZALO_WEBHOOK_URL=`);
+    # blank means "not set", not an empty URL that fails validation.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", validate_default=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+        env_ignore_empty=True,
     )
 
     # Storage
@@ -59,6 +65,22 @@ class Settings(BaseSettings):
     # Zalo Bot Platform
     zalo_bot_token: SecretStr | None = None
     zalo_api_base: AnyHttpUrl = AnyHttpUrl("https://bot-api.zaloplatforms.com")
+    # Public HTTPS base URL for webhook mode (Zalo posts to {URL}/webhooks/zalo); None = polling.
+    zalo_webhook_url: AnyHttpUrl | None = None
+    # Secret Zalo sends back in X-Bot-Api-Secret-Token (8-256 characters).
+    zalo_webhook_secret: SecretStr | None = None
+    # Photos officers send are fetched from Zalo's URL up to this size and within this time.
+    zalo_photo_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
+    zalo_download_timeout: float = Field(default=30.0, gt=0, le=300)
+
+    # Zalo Official Account (optional: the one way to receive files such as a signed PDF)
+    zalo_oa_app_id: str | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    # The first token pair from the OA consent; used only while the database holds none.
+    zalo_oa_access_token: SecretStr | None = None
+    zalo_oa_refresh_token: SecretStr | None = None
+    zalo_oa_api_base: AnyHttpUrl = AnyHttpUrl("https://openapi.zalo.me")
+    zalo_oauth_base: AnyHttpUrl = AnyHttpUrl("https://oauth.zaloapp.com")
 
     # People and language
     bot_timezone: str = "Asia/Ho_Chi_Minh"
@@ -66,7 +88,7 @@ class Settings(BaseSettings):
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_zalo_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    # Web server (health check, webhooks, dashboard)
+    # Web server (health check, webhooks)
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
 
@@ -190,6 +212,11 @@ class Settings(BaseSettings):
         if url.get_backend_name() not in {"sqlite", "postgresql"}:
             raise ValueError("only SQLite and PostgreSQL are supported")
         return value
+
+    @property
+    def zalo_oa_enabled(self) -> bool:
+        """The OA channel runs when its app id and secret key are set."""
+        return bool(self.zalo_oa_app_id) and self.zalo_oa_secret_key is not None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -1,4 +1,4 @@
-"""The service's aiohttp server: health check now; webhooks and the dashboard mount here."""
+"""The service's aiohttp server: the health check, and the webhooks the channels mount."""
 
 from __future__ import annotations
 

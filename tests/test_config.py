@@ -77,3 +77,22 @@ def test_logs_redact_tokens(caplog: pytest.LogCaptureFixture) -> None:
     assert TOKEN not in caplog.text
     assert "zalo-secret-123" not in caplog.text
     assert "bot***/getMe" in caplog.text
+
+
+def test_env_example_lists_every_setting_and_nothing_else() -> None:
+    """`.env.example` is the operator's reference: it must stay true to `Settings`."""
+    import re
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / ".env.example"
+    lines = example.read_text(encoding="utf-8").splitlines()
+    listed = {m.group(1) for line in lines if (m := re.match(r"#?\s*([A-Z][A-Z0-9_]+)=", line))}
+    fields = {name.upper() for name in Settings.model_fields}
+    assert sorted(fields - listed) == [], "settings missing from .env.example"
+    assert sorted(listed - fields) == [], ".env.example names settings that do not exist"
+    for index, line in enumerate(lines):
+        if re.match(r"[A-Z][A-Z0-9_]+=", line):
+            above = index - 1  # a block of related settings shares one comment
+            while above >= 0 and re.match(r"[A-Z][A-Z0-9_]+=", lines[above]):
+                above -= 1
+            assert above >= 0 and lines[above].startswith("#"), f"no comment above {line}"
