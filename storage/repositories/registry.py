@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from storage.models import ChannelAccount, GroupChat, Invite, Officer, Unit
 
@@ -56,14 +56,15 @@ async def officer_by_id(session: AsyncSession, officer_id: int) -> Officer | Non
 async def account_by_user(
     session: AsyncSession, channel: str, user_id: str
 ) -> ChannelAccount | None:
-    return await session.scalar(
+    # One statement (officer, unit and the officer's few accounts joined): this runs for
+    # every message whose sender is not in the identity cache.
+    officer = joinedload(ChannelAccount.officer, innerjoin=True)
+    rows = await session.scalars(
         select(ChannelAccount)
-        .options(
-            selectinload(ChannelAccount.officer).selectinload(Officer.unit),
-            selectinload(ChannelAccount.officer).selectinload(Officer.accounts),
-        )
+        .options(officer.joinedload(Officer.unit), officer.joinedload(Officer.accounts))
         .where(ChannelAccount.channel == channel, ChannelAccount.user_id == user_id)
     )
+    return rows.unique().one_or_none()
 
 
 async def invite_by_hash(session: AsyncSession, code_hash: str) -> Invite | None:
