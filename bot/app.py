@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.base import ChannelSender
 from bot.channels.router import ChannelRouter
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -81,7 +82,16 @@ def build_context(
     )
     _wire_progress(ctx)
     _wire_notices(ctx)
+    channels.on_register(lambda sender: _bind_sender(ctx, sender))
     return ctx
+
+
+def _bind_sender(ctx: AppContext, sender: ChannelSender) -> None:
+    """Senders that keep state in the database (the Zalo OA's tokens and 7-day window) get
+    the app's services when the runtime or the CLI registers them."""
+    bind = getattr(sender, "bind_context", None)
+    if callable(bind):
+        bind(ctx)
 
 
 def _wire_notices(ctx: AppContext) -> None:
@@ -129,7 +139,9 @@ def _wire_progress(ctx: AppContext) -> None:
         admin_ids={
             "telegram": frozenset(str(i) for i in settings.admin_telegram_ids),
             "zalo": frozenset(settings.admin_zalo_ids),
+            "zalo_oa": frozenset(settings.admin_zalo_ids),
         },
+        default_locale=settings.bot_locale,
     )
 
 

@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "audit_log",
     "outbox",
     "sent_messages",
+    "oauth_tokens",
 }
 
 

@@ -43,6 +43,7 @@ from bot.channels.base import (
     SendResult,
     TransientChannelError,
 )
+from bot.domain.actions import Verb, parse_action
 from bot.domain.text import split_text, utf16_len
 from bot.domain.textnorm import fold
 
@@ -684,21 +685,48 @@ def numbered_choices(
     return render
 
 
+# A reminder's answers keep one number wherever they appear, so "1" always means done, also
+# under a cooperating unit's reminder that offers only 🔄 (numbered 2).
+REPORT_NUMBERS: Mapping[Verb, int] = {Verb.DONE: 1, Verb.PROGRESS: 2, Verb.EXTEND: 3}
+
+
+def verb_for_number(number: int) -> Verb | None:
+    """What a bare number answers on a reminder: 1 done, 2 in progress, 3 extension."""
+    return next((verb for verb, n in REPORT_NUMBERS.items() if n == number), None)
+
+
+def _numbered(button: Button) -> bool:
+    # Other verbs (an admin's review, the notice import) need a reply Zalo cannot route back
+    # to its message: they are not offered as numbers.
+    action = parse_action(button.data)
+    return action is None or action.verb in REPORT_NUMBERS or action.verb is Verb.PICK
+
+
 def number_buttons(buttons: Iterable[Iterable[Button]]) -> list[tuple[int, Button]]:
-    """Buttons row by row, numbered from 1: the numbers an officer replies with."""
-    flat = [button for row in buttons for button in row]
+    """Buttons row by row, numbered from 1: the numbers an officer replies with. A
+    reminder's answers keep their fixed numbers (`REPORT_NUMBERS`)."""
+    flat = [button for row in buttons for button in row if _numbered(button)]
+    actions = [parse_action(button.data) for button in flat]
+    fixed = [REPORT_NUMBERS.get(a.verb) if a is not None else None for a in actions]
+    if flat and all(n is not None for n in fixed) and len(set(fixed)) == len(fixed):
+        return sorted(((n, b) for n, b in zip(fixed, flat, strict=True) if n), key=lambda p: p[0])
     return list(enumerate(flat, start=1))
 
 
 _CHOICE_REPLY = re.compile(r"^(?:so|chon|lua chon|phuong an|#)?\s*(\d{1,3})\s*[.)]?$")
 
 
+def choice_number(reply: str) -> int | None:
+    """The number in a numbered reply ("2", "số 2", "2."), or None for anything else."""
+    match = _CHOICE_REPLY.match(fold(reply))
+    return int(match.group(1)) if match is not None else None
+
+
 def match_choice(reply: str, buttons: Iterable[Iterable[Button]]) -> Button | None:
     """The button an officer picked by typing its number ("2", "số 2", "2."), if any."""
-    match = _CHOICE_REPLY.match(fold(reply))
-    if match is None:
+    wanted = choice_number(reply)
+    if wanted is None:
         return None
-    wanted = int(match.group(1))
     for number, button in number_buttons(buttons):
         if number == wanted:
             return button

@@ -546,7 +546,12 @@ def oa_webhook_handler(
         if not verify_oa_signature(raw, request.headers.get(SIGNATURE_HEADER), secret_key):
             logger.warning("Zalo OA webhook call with a bad signature rejected")
             return web.Response(status=401)
-        body = json.loads(raw)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return web.Response(status=400)
+        if not isinstance(body, dict):
+            return web.Response(status=400)
         if app_id is not None and _opt_str(body.get("app_id")) != app_id:
             logger.warning("Zalo OA webhook call for another app rejected")
             return web.Response(status=403)

@@ -20,17 +20,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Button, OutgoingMessage
 from bot.clock import Clock
+from bot.config import Settings
 from bot.domain import invites
 from bot.domain.actions import Action, Verb
 from bot.domain.enums import OPEN_STATUSES, ReportKind, Role
+from bot.domain.policy import REMINDABLE_STATUSES, TASK_MESSAGE_KINDS
 from bot.domain.replies import UnderstoodReply, understand_reply
-from bot.i18n import LOCALES, _, normalize_locale
-from bot.presentation import role_label
+from bot.domain.textnorm import fold
+from bot.i18n import LOCALES, _, get_i18n, normalize_locale
+from bot.presentation import role_label, short_date
 from bot.services.admin import AdminService
 from bot.services.attachments import StoredFile
 from bot.services.dto import OfficerView
@@ -45,11 +48,19 @@ from bot.services.reports import (
 )
 from bot.services.tasks import TaskService
 from bot.services.wording import receipt_text, shorten, task_detail, task_line
-from storage.models import Assignment, Officer, Unit, assignment_cooperators
+from storage.models import (
+    Assignment,
+    ChannelAccount,
+    Officer,
+    SentMessage,
+    Unit,
+    assignment_cooperators,
+)
 
 __all__ = [
     "ConversationService",
     "Incoming",
+    "LinkApps",
     "LocatorHooks",
     "NotRegisteredError",
     "resolve_locale",
@@ -62,6 +73,9 @@ CONTEXT_TTL = timedelta(minutes=30)
 IDENTITY_TTL = timedelta(seconds=30)
 MAX_TEXT = 4000  # longer messages are refused: nobody reports progress in a novel
 _MAX_PICK_BUTTONS = 8
+# Reminders this close to the latest one arrived "together" (one morning's tick, paced):
+# a bare "1" could be about any of them.
+REMINDED_TOGETHER = timedelta(minutes=30)
 
 
 class LocatorHooks(Protocol):
@@ -70,6 +84,8 @@ class LocatorHooks(Protocol):
     async def assignment_for_message(
         self, channel: str, chat_id: str, message_id: str
     ) -> str | None: ...
+
+    async def latest_reminder_in_chat(self, channel: str, chat_id: str) -> str | None: ...
 
 
 class NotRegisteredError(ServiceError):
@@ -116,6 +132,31 @@ class Incoming:
     task_code: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LinkApps:
+    """The apps this office runs, so /lienket explains only those (the adapter knows)."""
+
+    telegram: bool = True
+    zalo_bot: bool = True
+    zalo_oa: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LinkApps:
+        return cls(
+            telegram=settings.telegram_bot_token is not None,
+            zalo_bot=settings.zalo_bot_token is not None,
+            zalo_oa=settings.zalo_oa_enabled,
+        )
+
+
+class NoOtherAppError(ServiceError):
+    def message(self) -> str:
+        return _(
+            "The office does not use another chat app at the moment, so there is nothing "
+            "to connect."
+        )
+
+
 @dataclass
 class _ChatState:
     expires_at: datetime
@@ -124,12 +165,17 @@ class _ChatState:
     document: bool = False  # we asked for the signed document of `task_code`
     draft: Incoming | None = None  # waiting for "which task?"
     choices: tuple[str, ...] = field(default_factory=tuple)
+    verb: Verb | None = None  # a numbered answer (Zalo) waiting for "which task?"
 
 
 def resolve_locale(officer: OfficerView | None, platform_language: str | None, default: str) -> str:
-    """The officer's stored choice, else the app's language on their phone, else BOT_LOCALE."""
-    if officer is not None and officer.locale in LOCALES:
-        return officer.locale
+    """An officer's own /lang choice, else BOT_LOCALE; a stranger's phone language.
+
+    The phone's language is no guide for officers: Telegram has no official Vietnamese
+    interface, so most Vietnamese officers' apps say "en" while they read Vietnamese.
+    """
+    if officer is not None:
+        return officer.locale if officer.locale in LOCALES else default
     if platform_language:
         return normalize_locale(platform_language, default)
     return default
@@ -147,8 +193,10 @@ class ConversationService:
         admin: AdminService,
         locator: LocatorHooks,
         admin_ids: dict[str, frozenset[str]],
+        default_locale: str = "vi",
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._default_locale = default_locale
         self._clock = clock
         self._registry = registry
         self._tasks = tasks
@@ -158,6 +206,7 @@ class ConversationService:
         self._admin_ids = admin_ids
         self._chats: dict[tuple[str, str], _ChatState] = {}
         self._identities: dict[tuple[str, str], tuple[datetime, OfficerView | None]] = {}
+        self._apps: dict[int, str] = {}  # officer id → app family last recorded as used
 
     # -- who is talking ----------------------------------------------------------------------
 
@@ -179,6 +228,8 @@ class ConversationService:
             self._identities[key] = (now + IDENTITY_TTL, officer)
             if len(self._identities) > 50_000:
                 self._identities.clear()
+        if officer is not None:
+            await self._note_app(channel, officer.id)
         settings_admin = self.is_settings_admin(channel, user_id)
         if officer is None and settings_admin and chat_id == user_id:
             officer = await self._admin.ensure_settings_admin(
@@ -202,7 +253,6 @@ class ConversationService:
         payload: str | None,
         *,
         username: str | None = None,
-        locale: str | None = None,
     ) -> tuple[Actor, list[OutgoingMessage]]:
         """/start [code]: bind with an invite, or explain how to get one."""
         payload = (payload or "").strip()
@@ -230,7 +280,8 @@ class ConversationService:
             chat_id=actor.chat_id,
             username=username,
             display_name=actor.display_name or None,
-            locale=locale,
+            # Not the phone's language: an officer's language is BOT_LOCALE until /lang.
+            locale=None,
         )
         async with self._reports.writing() as session:
             await self._admin.officer_changed(session, result.officer.id)
@@ -241,7 +292,8 @@ class ConversationService:
             is_admin=actor.is_admin or result.officer.role == Role.ADMIN,
         )
         self._chats.pop((actor.channel, actor.chat_id), None)
-        return bound, [self._welcome(bound, again=False)]
+        with get_i18n().use_locale(resolve_locale(result.officer, None, self._default_locale)):
+            return bound, [self._welcome(bound, again=False)]
 
     def _welcome(self, actor: Actor, *, again: bool) -> OutgoingMessage:
         officer = actor.officer
@@ -257,8 +309,10 @@ class ConversationService:
             _(
                 "Reminders of your unit's tasks will arrive here. Answer them directly: "
                 "“xong” when done, a percentage such as “60%”, or “xin gia hạn đến 20/7 vì …” "
-                "to ask for more time; attach the signed document as a file or photo."
-            ),
+                "to ask for more time."
+            )
+            + " "
+            + evidence_hint(actor.channel),
             "",
             self._command_help(actor),
         ]
@@ -272,6 +326,8 @@ class ConversationService:
             _("/task CODE — one task and its progress log"),
             _("/report CODE — report on a task"),
             _("/lang vi or /lang en — change the language"),
+            _("/kenh telegram, /kenh zalo or /kenh ca-hai — where reminders reach you"),
+            _("/lienket — a code to receive reminders on your other app (Telegram or Zalo) too"),
             _("/help — this help"),
         ]
         if actor.is_admin:
@@ -285,9 +341,13 @@ class ConversationService:
                 _("/reject CODE reason — send a result back or refuse an extension"),
                 _("/extend CODE DD/MM/YYYY reason — move a deadline"),
                 _("/setdate CODE DD/MM/YYYY — date a conditional task"),
+                _("/pause CODE [reason] — pause a task (no reminders until resumed)"),
+                _("/resume CODE — resume a paused task"),
+                _("/huy CODE reason — cancel a task"),
                 _("/assign — hand out a new task (guided)"),
                 _("/remind CODE — send the reminder now"),
                 _("/invite UNIT Full name — invite an officer"),
+                _("/invite #ID — a code that binds another app to officer #ID"),
                 _("/bindgroup — (in a group) send the digests to this group"),
                 _("/digest — send the digest now"),
                 _("/export — the progress report as a CSV file"),
@@ -302,9 +362,10 @@ class ConversationService:
                 _(
                     "Reply to a reminder, or just write to me: “xong” / “đã hoàn thành” when "
                     "the task is done, a percentage such as “được 60%”, “xin gia hạn đến "
-                    "20/7 vì …” to ask for more time, or anything else as a note. Attach the "
-                    "signed document as a file or photo (several at once are fine)."
-                ),
+                    "20/7 vì …” to ask for more time, or anything else as a note."
+                )
+                + " "
+                + evidence_hint(actor.channel),
                 "",
                 self._command_help(actor),
             ]
@@ -466,9 +527,11 @@ class ConversationService:
             self._remember(actor, task_code=receipt.task_code, document=True)
         else:
             self.forget(actor)
-        return [self._receipt(receipt, incoming.message_id)]
+        return [self._receipt(receipt, incoming.message_id, actor.channel)]
 
-    def _receipt(self, receipt: ReportReceipt, reply_to: str | None) -> OutgoingMessage:
+    def _receipt(
+        self, receipt: ReportReceipt, reply_to: str | None, channel: str
+    ) -> OutgoingMessage:
         title = (
             _("Result recorded")
             if receipt.report.kind == ReportKind.DONE
@@ -478,7 +541,9 @@ class ConversationService:
         )
         return OutgoingMessage(
             title=title,
-            text=receipt_text(receipt, self._reports.timezone),
+            text=receipt_text(
+                receipt, self._reports.timezone, document_request=document_request(channel)
+            ),
             reply_to=reply_to,
         )
 
@@ -532,6 +597,8 @@ class ConversationService:
             state = self._state(actor)
             if state is None or state.draft is None or action.argument not in state.choices:
                 raise ExpiredQuestionError()
+            if state.verb is not None:
+                return await self.press(actor, Action(state.verb, action.argument))
             draft = state.draft
             return await self._submit(actor, action.argument, draft, None)
         task = await self._tasks.get_task(action.argument)
@@ -558,7 +625,273 @@ class ConversationService:
         receipt = await self._reports.submit(actor, code, reply, source_message_id=message_id)
         if receipt.ask_for_document:
             self._remember(actor, task_code=receipt.task_code, document=True)
-        return [self._receipt(receipt, None)]
+        return [self._receipt(receipt, None, actor.channel)]
+
+    # -- one person, two apps (channel-neutral; Zalo and Telegram both call these) ----------
+
+    async def _note_app(self, channel: str, officer_id: int) -> None:
+        """Record the app an officer writes from: with no /kenh choice, reminders follow the
+        app used last. One conditional UPDATE per officer and process, then only when they
+        switch apps (Zalo's Bot and OA count as one app)."""
+        family = _app_family(channel)
+        if self._apps.get(officer_id) == family:
+            return
+        async with self._reports.writing() as session:
+            result = await session.execute(
+                update(Officer)
+                .where(
+                    Officer.id == officer_id,
+                    or_(
+                        Officer.last_channel.is_(None),
+                        Officer.last_channel.not_in(_APP_MEMBERS[family]),
+                    ),
+                )
+                .values(last_channel=channel)
+            )
+            if getattr(result, "rowcount", 0):
+                await self._admin.officer_changed(session, officer_id)
+        if len(self._apps) > 50_000:
+            self._apps.clear()
+        self._apps[officer_id] = family
+
+    async def set_channel(self, actor: Actor, choice: str) -> list[OutgoingMessage]:
+        """/kenh telegram|zalo|ca-hai (or mac-dinh): the apps reminders go to."""
+        officer = self._require_officer(actor)
+        key = fold(choice).replace(" ", "-")
+        if not key:
+            return [self._channel_status(officer.preferred_channel)]
+        if key not in _CHANNEL_CHOICES:
+            raise InvalidChannelError()
+        wanted = _CHANNEL_CHOICES[key]
+        async with self._reports.writing() as session:
+            await session.execute(
+                update(Officer).where(Officer.id == officer.id).values(preferred_channel=wanted)
+            )
+            bound = set(
+                await session.scalars(
+                    select(ChannelAccount.channel).where(
+                        ChannelAccount.officer_id == officer.id, ChannelAccount.active.is_(True)
+                    )
+                )
+            )
+            await self._admin.officer_changed(session, officer.id)
+        self._identities.pop((actor.channel, actor.user_id), None)
+        lines = [self._channel_status(wanted).text]
+        families = {_app_family(channel) for channel in bound}
+        for family in ("telegram", "zalo") if wanted == "both" else (wanted,):
+            if family is not None and family not in families:
+                lines.append(
+                    _(
+                        "You are not registered on {app} yet, so reminders keep coming here. "
+                        "To connect {app}, send /lienket and follow the instructions."
+                    ).format(app=_APP_NAMES[family])
+                )
+        return [OutgoingMessage(title=_("Reminder app"), text="\n".join(lines))]
+
+    async def link_code(self, actor: Actor, apps: LinkApps) -> list[OutgoingMessage]:
+        """/lienket (/link): a fresh single-use code that binds one more app to this officer.
+
+        Only a registered officer gets one, for their own record; it replaces their earlier
+        unused code, so asking again never leaves several live codes."""
+        officer = self._require_officer(actor)
+        steps = self._link_steps(actor.channel, apps)
+        if not steps:
+            raise NoOtherAppError()
+        invite = await self._registry.create_invite(officer_id=officer.id, actor=actor.audit_name)
+        code = invite.code
+        until = invite.expires_at.astimezone(self._reports.timezone)
+        lines = [
+            _("Your code to connect another app to your registration ({name}, {unit}):").format(
+                name=officer.name, unit=officer.unit_name or _("the office")
+            ),
+            code,
+            "",
+        ]
+        for step in steps:
+            if step == "telegram":
+                link = invite.telegram_link
+                lines.append(
+                    _("• Telegram: open {link} and press Start.").format(link=link)
+                    if link
+                    else _("• Telegram: send /start {code} to the office's Telegram bot.").format(
+                        code=code
+                    )
+                )
+            elif step == "zalo+oa":
+                lines.append(
+                    _(
+                        "• Zalo: send the code {code} to the office's Zalo bot, or to its Zalo "
+                        "Official Account."
+                    ).format(code=code)
+                )
+            elif step == "zalo":
+                lines.append(
+                    _("• Zalo: send the code {code} to the office's Zalo bot.").format(code=code)
+                )
+            else:
+                lines.append(
+                    _("• Zalo: send the code {code} to the office's Zalo Official Account.").format(
+                        code=code
+                    )
+                )
+        lines += [
+            "",
+            _(
+                "Then choose where reminders reach you: /kenh telegram, /kenh zalo or "
+                "/kenh ca-hai (both)."
+            ),
+            _(
+                "The code works once, until {when}; a new /lienket replaces it. Do not share "
+                "it: whoever sends it is registered as you."
+            ).format(when=f"{until:%H:%M} {short_date(until.date())}"),
+        ]
+        return [OutgoingMessage(title=_("Connect another app"), text="\n".join(lines))]
+
+    @staticmethod
+    def _link_steps(channel: str, apps: LinkApps) -> list[str]:
+        """Where the code can be sent: every app of the office but the one asking."""
+        steps = []
+        if apps.telegram and channel != "telegram":
+            steps.append("telegram")
+        bot = apps.zalo_bot and channel != "zalo"
+        oa = apps.zalo_oa and channel != "zalo_oa"
+        if bot or oa:
+            steps.append("zalo+oa" if bot and oa else "zalo" if bot else "zalo_oa")
+        return steps
+
+    @staticmethod
+    def _channel_status(preferred: str | None) -> OutgoingMessage:
+        if preferred == "both":
+            where = _("Reminders reach you on both Telegram and Zalo.")
+        elif preferred in _APP_NAMES:
+            where = _("Reminders reach you on {app}.").format(app=_APP_NAMES[preferred])
+        else:
+            where = _("Reminders reach you on the app you used last.")
+        usage = _(
+            "To change: /kenh telegram, /kenh zalo or /kenh ca-hai (both); "
+            "/kenh mac-dinh goes back to the app you used last."
+        )
+        return OutgoingMessage(text=f"{where}\n{usage}")
+
+    async def answer_number(
+        self, actor: Actor, number: int, *, verb: Verb | None, message_id: str | None = None
+    ) -> list[OutgoingMessage] | None:
+        """A bare number on an app without buttons or reply-to (Zalo): the Nth task of the
+        open "which task?" question; else `verb` (what the number means on a reminder) on
+        the most recent reminder in this chat. When several reminders arrived together it
+        asks which task first. None when the number answers nothing."""
+        self._require_officer(actor)
+        state = self._state(actor)
+        if state is not None and state.draft is not None and state.choices:
+            if not 1 <= number <= len(state.choices):
+                raise ChoiceOutOfRangeError(len(state.choices))
+            pick = Action(Verb.PICK, state.choices[number - 1])
+            return await self.press(actor, pick, message_id=message_id)
+        if verb is None:
+            return None
+        together = await self._reminded_together(actor.channel, actor.chat_id)
+        if len(together) > 1:
+            question = self._ask_which(actor, Incoming(message_id=message_id), together)
+            asked = self._state(actor)
+            assert asked is not None
+            asked.verb = verb
+            text = _("Several reminders arrived together. Which task is your answer about?")
+            return [replace(question, text=text)]
+        code = (
+            together[0][0]
+            if together
+            else await self._locator.latest_reminder_in_chat(actor.channel, actor.chat_id)
+        )
+        if code is None:
+            return None
+        return await self.press(actor, Action(verb, code), message_id=message_id)
+
+    async def _reminded_together(self, channel: str, chat_id: str) -> list[tuple[str, str]]:
+        """(code, title) of the tasks still to do whose reminders reached this chat together
+        with the most recent one (within REMINDED_TOGETHER), most recent first."""
+        where = (
+            SentMessage.channel == channel,
+            SentMessage.chat_id == chat_id,
+            SentMessage.kind.in_(sorted(TASK_MESSAGE_KINDS)),
+            SentMessage.assignment_id.is_not(None),
+        )
+        async with self._sessionmaker() as session:
+            latest = await session.scalar(select(func.max(SentMessage.sent_at)).where(*where))
+            if latest is None:
+                return []
+            rows = await session.execute(
+                select(Assignment.code, Assignment.title)
+                .join(SentMessage, SentMessage.assignment_id == Assignment.id)
+                .where(
+                    *where,
+                    SentMessage.sent_at >= latest - REMINDED_TOGETHER,
+                    Assignment.status.in_(sorted(REMINDABLE_STATUSES)),
+                )
+                .order_by(SentMessage.sent_at.desc(), SentMessage.id.desc())
+            )
+            found: dict[str, str] = {}
+            for code, title in rows:
+                found.setdefault(str(code), str(title))
+            return list(found.items())
+
+
+_APP_MEMBERS = {"telegram": ("telegram",), "zalo": ("zalo", "zalo_oa")}
+_APP_NAMES = {"telegram": "Telegram", "zalo": "Zalo"}
+# What officers type after /kenh, folded (no diacritics, spaces as dashes).
+_CHANNEL_CHOICES: dict[str, str | None] = {
+    "telegram": "telegram",
+    "tg": "telegram",
+    "zalo": "zalo",
+    "ca-hai": "both",
+    "cahai": "both",
+    "ca-2": "both",
+    "both": "both",
+    "mac-dinh": None,
+    "macdinh": None,
+    "default": None,
+}
+
+
+def evidence_hint(channel: str) -> str:
+    """How to send the signed document on this app: Telegram and the Zalo OA take files,
+    the Zalo Bot Platform only photos (documents reach bots without their content)."""
+    if channel == "zalo":
+        return _("As evidence, send a photo of the signed page: Zalo does not pass files to bots.")
+    if channel == "zalo_oa":
+        return _("Send the signed document as a file (PDF, Word) or a photo of it.")
+    return _("Attach the signed document as a file or photo (several at once are fine).")
+
+
+def document_request(channel: str) -> str:
+    """The receipt's request for the signed document, after a "done" without one."""
+    if channel == "zalo":
+        return _("Please also send a photo of the signed document here.")
+    if channel == "zalo_oa":
+        return _("Please also send the signed document here (the file, or a photo of it).")
+    return _(
+        "Please also send the signed document (a file or a photo of it) as a reply to this message."
+    )
+
+
+def _app_family(channel: str) -> str:
+    return "telegram" if channel == "telegram" else "zalo"
+
+
+class InvalidChannelError(ServiceError):
+    def message(self) -> str:
+        return _(
+            "Please choose telegram, zalo or ca-hai (both), for example: /kenh zalo. "
+            "/kenh mac-dinh sends reminders to the app you used last."
+        )
+
+
+class ChoiceOutOfRangeError(ServiceError):
+    def __init__(self, count: int) -> None:
+        super().__init__(str(count))
+        self.count = count
+
+    def message(self) -> str:
+        return _("Please answer with a number from 1 to {count}.").format(count=self.count)
 
 
 class InvalidLocaleError(ServiceError):

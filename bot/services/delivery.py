@@ -297,17 +297,19 @@ class Dispatcher:
             ready, seq, job = lane.heap[0]
             chat_ready = pacer.chat_ready_at(job.chat)
             if chat_ready == math.inf:
-                # Its chat's last message is unanswered: look again a little later.
+                # Its chat's last message is unanswered: look again a little later. Yield
+                # here: re-keying alone never awaits, so a send slower than its estimate
+                # would spin the event loop and starve that very send.
                 key = max(pacer.chat_estimate(job.chat), self.timer.monotonic() + 0.005)
-            else:
-                key = chat_ready
+                heapq.heapreplace(lane.heap, (key, seq, job))
+                if lane.heap[0][0] > self.timer.monotonic():
+                    await self.timer.sleep(0.005)
+                continue
+            key = chat_ready
             if abs(key - ready) > 1e-9:
                 # Re-key by when its chat is free, so the head is always the message that
                 # can go first and a busy chat never holds up the others.
                 heapq.heapreplace(lane.heap, (key, seq, job))
-                continue
-            if chat_ready == math.inf:
-                await self.timer.sleep(0.005)
                 continue
             global_ready = pacer.global_ready_at()
             starved = ready > global_ready

@@ -112,7 +112,7 @@ def task_message(
     if deadline is None:
         # A manual reminder on a task without a date.
         title = _("Reminder from the office: {code}").format(code=task.code)
-        lines.append(_("Please report your progress with the buttons below."))
+        lines.append(_("Please report your progress with one of the choices below."))
         return OutgoingMessage("\n".join(lines), title, buttons)
 
     left = (deadline - today).days
@@ -153,9 +153,10 @@ def task_message(
     else:
         title = _("Reminder: {code} is {when}").format(code=task.code, when=when)
     lines.append(
+        # Channel-neutral: Telegram shows the choices as buttons, Zalo as numbers.
         _(
-            "Please report your progress with the buttons below, or reply to this message "
-            "(you can attach the signed document)."
+            "Please report your progress with one of the choices below, or answer this "
+            "message (you can attach the signed document)."
         )
     )
     return OutgoingMessage("\n".join(lines), title, buttons)

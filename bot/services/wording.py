@@ -42,10 +42,25 @@ def days_late(days: int) -> str:
     return _("1 day late") if days == 1 else _("{n} days late").format(n=days)
 
 
-def timeliness_label(view: TimelinessView) -> str:
+def timeliness_label(view: TimelinessView, status: str | None = None) -> str:
+    """`status` matters for a result awaiting confirmation: its timeliness is judged on
+    when it was reported (`assess` gives ON_TRACK with 0 days, or OVERDUE by the days
+    late), so it reads "reported on time", never "on track (0 days left)"."""
     kind = view.timeliness
     days = view.days or 0
+    # The office stopped the clock: a paused or cancelled task is neither on time nor late.
+    if status == AssignmentStatus.PAUSED:
+        return _("not counted while paused")
+    if status == AssignmentStatus.CANCELLED:
+        return _("not counted (cancelled)")
+    if status == AssignmentStatus.AWAITING_CONFIRMATION:
+        if kind is Timeliness.ON_TRACK:
+            return _("reported on time")
+        if kind is Timeliness.OVERDUE:
+            return _("reported late") + f" ({days_late(days)})"
     if kind is Timeliness.ON_TRACK:
+        if view.working_days_left is None and days == 0:
+            return _("reported on time")  # a caller without the status (the CSV export)
         return _("on track") + (f" ({days_left(days)})" if view.days is not None else "")
     if kind is Timeliness.DUE_SOON:
         if days == 0:
@@ -75,7 +90,7 @@ def task_line(task: TaskView, view: TimelinessView) -> str:
             f"• {task.code} — {task.title}",
             "   "
             + _("Deadline: {deadline}").format(deadline=deadline)
-            + f" · {timeliness_label(view)} · {status_text(task)}",
+            + f" · {timeliness_label(view, task.status)} · {status_text(task)}",
         ]
     )
 
@@ -119,7 +134,11 @@ def task_detail(task: TaskView, view: TimelinessView, tz: ZoneInfo) -> str:
     if task.deadline_condition:
         lines.append(_("Condition: {condition}").format(condition=task.deadline_condition))
     lines.append(_("Status: {status}").format(status=status_text(task)))
-    lines.append(_("Timeliness: {timeliness}").format(timeliness=timeliness_label(view)))
+    if task.status_reason:  # why the office paused or cancelled it
+        lines.append(_("Reason: {reason}").format(reason=task.status_reason))
+    lines.append(
+        _("Timeliness: {timeliness}").format(timeliness=timeliness_label(view, task.status))
+    )
     lines.append("")
     if task.reports:
         lines.append(_("Progress log:"))
@@ -134,7 +153,10 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def receipt_text(receipt: ReportReceipt, tz: ZoneInfo) -> str:
+def receipt_text(
+    receipt: ReportReceipt, tz: ZoneInfo, *, document_request: str | None = None
+) -> str:
+    """The receipt; `document_request` asks for the signed document the app's way."""
     report = receipt.report
     lines = [
         _("Task: {code} — {title}").format(code=receipt.task_code, title=receipt.task_title),
@@ -156,9 +178,10 @@ def receipt_text(receipt: ReportReceipt, tz: ZoneInfo) -> str:
     if receipt.ask_for_document:
         lines.append("")
         lines.append(
-            _(
-                "Please also send the signed document (a file or a photo of it) as a reply "
-                "to this message."
+            document_request
+            or _(
+                "Please also send the signed document (a file or a photo of it) as a reply to "
+                "this message."
             )
         )
     return "\n".join(lines)

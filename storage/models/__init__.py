@@ -2,6 +2,7 @@
 
 from storage.models.audit import AuditEntry
 from storage.models.base import Base
+from storage.models.oauth import OAuthToken
 from storage.models.outbox import OutboxMessage, OutboxStatus, SentMessage
 from storage.models.registry import ChannelAccount, GroupChat, Invite, Officer, Unit
 from storage.models.work import (
@@ -23,6 +24,7 @@ __all__ = [
     "GroupChat",
     "Invite",
     "Notice",
+    "OAuthToken",
     "Officer",
     "OutboxMessage",
     "OutboxStatus",

@@ -83,6 +83,7 @@ class FakeZaloOAServer(FakeHTTPServer):
         self.live_refresh_tokens: set[str] = set()
         self.spent_refresh_tokens: set[str] = set()
         self.refresh_calls = 0
+        self.cs_calls = 0  # every CS send attempt, refused ones included
         self.last_interaction: dict[str, datetime] = {}
         self.sent: list[OASent] = []
         self.webhook_responses: list[int] = []
@@ -241,6 +242,7 @@ class FakeZaloOAServer(FakeHTTPServer):
         return web.json_response(body)
 
     async def _send_cs(self, request: web.Request) -> web.Response:
+        self.cs_calls += 1
         token = request.headers.get("access_token", "")
         expiry = self.access_tokens.get(token)
         if expiry is None:
