@@ -32,20 +32,49 @@ class MissingTokenError(Exception):
     """No chat platform is configured: the service would have nobody to talk to."""
 
 
+class StartupError(Exception):
+    """A chat channel cannot start as configured (a refused token, an unreachable API); the
+    message is one translated line naming the setting to fix, never its value."""
+
+
+def _channel_startup_errors() -> tuple[type[Exception], ...]:
+    # Imported only when something failed: a Telegram-only run never loads Zalo, and back.
+    from bot.channels.telegram_runtime import TelegramStartupError
+    from bot.channels.zalo_runtime import ZaloStartupError
+    from bot.web import WebStartupError
+
+    return (TelegramStartupError, ZaloStartupError, WebStartupError)
+
+
 def check_channels_configured(ctx: AppContext) -> None:
     settings = ctx.settings
-    if settings.telegram_bot_token is None and settings.zalo_bot_token is None:
+    if (
+        settings.telegram_bot_token is None
+        and settings.zalo_bot_token is None
+        and not settings.zalo_oa_enabled
+    ):
         raise MissingTokenError()
 
 
 async def build_components(ctx: AppContext, options: RunOptions) -> list[Component]:
     """Order matters: the web server first (webhooks need it), chat channels last."""
     web_server = WebServer(build_web_app(ctx), ctx.settings.web_host, ctx.settings.web_port)
-    components: list[Component] = [web_server]
     ctx.extras["web_app"] = web_server.app
     # Outbound senders for the outbox (Telegram when TELEGRAM_BOT_TOKEN is set); their HTTP
     # sessions close after every component that sends has stopped.
     senders = build_senders(ctx.settings)
+    try:
+        return _channel_components(ctx, options, web_server, senders)
+    except BaseException:
+        # Nothing has started yet, so nothing else would close the senders' sessions.
+        await close_senders(senders)
+        raise
+
+
+def _channel_components(
+    ctx: AppContext, options: RunOptions, web_server: WebServer, senders: list[ChannelSender]
+) -> list[Component]:
+    components: list[Component] = [web_server]
     telegram_bot = None
     for sender in senders:
         ctx.channels.register(sender)
@@ -58,6 +87,19 @@ async def build_components(ctx: AppContext, options: RunOptions) -> list[Compone
 
         # One aiogram Bot for polling and for the outbox's sends.
         components.append(TelegramRuntime(ctx, web_server.app, bot=telegram_bot))
+    zalo = [s for s in senders if s.kind in (ChannelKind.ZALO, ChannelKind.ZALO_OA)]
+    if zalo:
+        from bot.channels.zalo_runtime import ZaloBotChannel, ZaloOAChannel, ZaloRuntime
+
+        # The outbox's Zalo senders also answer officers directly (one client each).
+        components.append(
+            ZaloRuntime(
+                ctx,
+                web_server.app,
+                bot=next((s for s in zalo if isinstance(s, ZaloBotChannel)), None),
+                oa=next((s for s in zalo if isinstance(s, ZaloOAChannel)), None),
+            )
+        )
     if options.scheduler:
         from bot.scheduler import ReminderScheduler
 
@@ -88,12 +130,16 @@ async def serve(ctx: AppContext, options: RunOptions, stop: asyncio.Event | None
         # Not possible off the main thread or on Windows; Ctrl+C still ends asyncio.run.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    components = await build_components(ctx, options)
     started: list[Component] = []
     try:
-        for component in components:
-            await component.start()
-            started.append(component)
+        try:
+            for component in await build_components(ctx, options):
+                await component.start()
+                started.append(component)
+        except Exception as exc:
+            if isinstance(exc, _channel_startup_errors()):
+                raise StartupError(str(exc)) from None
+            raise
         log.info("Nhắc việc is running")
         await stop.wait()
     finally:

@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import AppContext
+from bot.i18n import _
 from storage.db import check_database
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,10 @@ def build_web_app(ctx: AppContext) -> web.Application:
     return app
 
 
+class WebStartupError(Exception):
+    """The server cannot listen where WEB_HOST/WEB_PORT say (port taken, unknown host)."""
+
+
 class WebServer:
     """Start/stop wrapper so the runtime treats the server like any other component."""
 
@@ -49,7 +54,17 @@ class WebServer:
         self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            # Said here, not left to `run`'s generic OSError ("cannot reach the database").
+            raise WebStartupError(
+                _("WEB_HOST/WEB_PORT: cannot listen on {host}:{port} ({error})").format(
+                    host=self._host, port=self._port, error=exc.strerror or exc
+                )
+            ) from exc
         log.info("web server listening on %s:%s", self._host, self._port)
 
     async def stop(self) -> None:

@@ -41,6 +41,10 @@ ADMIN_COMMANDS = [
     ("/invite GDDT Hoàng Văn Em", "Mã"),
     ("/bindgroup", "trong nhóm"),
     ("/digest", "bản tổng hợp"),
+    ("/pause VHXH23-03 chờ ý kiến", "Đã tạm dừng"),
+    ("/resume VHXH23-03", "Đã tiếp tục"),
+    ("/huy VHXH23-03 trùng nhiệm vụ", "Đã hủy"),
+    ("/canceltask VHXH23-03 trùng nhiệm vụ", "đã bị hủy từ trước"),
 ]
 
 
@@ -69,6 +73,8 @@ async def test_telegram_admin_commands_are_refused_to_non_admins(
     # Nothing changed: no deadline moved, no task created.
     task = await harness.ctx.tasks.get_task("VHXH23-06")
     assert task.deadline_kind == "conditional"
+    # No task paused or cancelled.
+    assert (await harness.ctx.tasks.get_task("VHXH23-03")).status == "not_started"
 
 
 async def test_telegram_admin_commands_work_for_the_admin(harness: Harness) -> None:

@@ -30,7 +30,8 @@ err_console = Console(stderr=True, highlight=False)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(message, markup=False)
+    # Not wrapped at the terminal's width: each line stays whole for the admin and for grep.
+    err_console.print(message, markup=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -10,7 +10,7 @@ from bot.app import build_context
 from bot.cli.common import fail, load_settings
 from bot.i18n import _, build_i18n
 from bot.logs import setup_logging
-from bot.runtime import MissingTokenError, RunOptions, serve
+from bot.runtime import MissingTokenError, RunOptions, StartupError, serve
 
 
 def register(app: typer.Typer) -> None:
@@ -44,6 +44,9 @@ def register(app: typer.Typer) -> None:
                     ),
                     code=2,
                 )
+        except StartupError as exc:
+            # Already one translated line naming the setting (never its value).
+            fail(str(exc), code=2)
         except OSError as exc:
             i18n = build_i18n(settings.bot_locale)
             with i18n.context():

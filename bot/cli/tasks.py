@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import getpass
+
 import typer
 
 from bot.app import AppContext
-from bot.cli.common import console, parse_date_option, print_json, run_with_context, table
+from bot.cli.common import console, fail, parse_date_option, print_json, run_with_context, table
 from bot.config import get_settings
 from bot.i18n import _
 from bot.presentation import deadline_label, status_label
+from bot.services.admin import StatusChangeView
 from bot.services.dto import TaskView
+from bot.services.reports import Actor
 
 app = typer.Typer(help="Tasks (assignments) and their progress.", no_args_is_help=True)
 
@@ -78,6 +82,8 @@ def show_task(
         ),
         _("Status: {status}").format(status=status_label(task.status)),
     ]
+    if task.status_reason:
+        lines.append(_("Reason: {reason}").format(reason=task.status_reason))
     for line in lines:
         console.print(line, markup=False)
     if not task.reports:
@@ -94,3 +100,89 @@ def show_task(
         for report in task.reports
     ]
     table([_("When"), _("Officer"), _("Report"), "%", _("Files")], rows, title=_("Progress"))
+
+
+def _cli_actor() -> Actor:
+    """The person at the server's console acts as an administrator (named in the audit log)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers)
+        user = "admin"
+    return Actor(channel="cli", user_id=user, chat_id="", officer=None, is_admin=True)
+
+
+def _print_change(change: StatusChangeView, text: str, as_json: bool) -> None:
+    if as_json:
+        print_json({**change.task.to_json(), "old_status": change.old_status, "told": change.told})
+        return
+    console.print(text, markup=False)
+    if change.reason:
+        console.print(_("Reason: {reason}").format(reason=change.reason), markup=False)
+    unit = change.task.lead_unit.name
+    told = (
+        _("{count} officer(s) of {unit} have been told.").format(count=change.told, unit=unit)
+        if change.told
+        else _("No officer of {unit} is registered in chat yet.").format(unit=unit)
+    )
+    console.print(told, markup=False)
+
+
+@app.command("pause")
+def pause_task(
+    code: str = typer.Argument(..., help="Task code, e.g. VHXH23-04."),
+    reason: str = typer.Option("", "--reason", help="Why (the lead unit is told)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Pause a task (tạm dừng): no reminders or escalation until it is resumed."""
+
+    async def action(ctx: AppContext) -> StatusChangeView:
+        return await ctx.admin.pause(_cli_actor(), code, reason)
+
+    change = run_with_context(action)
+    text = _("Task {code} is paused; its reminders stop until it is resumed.").format(
+        code=change.task.code
+    )
+    _print_change(change, text, as_json)
+
+
+@app.command("resume")
+def resume_task(
+    code: str = typer.Argument(..., help="Task code, e.g. VHXH23-04."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Resume a paused task (tiếp tục): its future reminders come back."""
+
+    async def action(ctx: AppContext) -> StatusChangeView:
+        return await ctx.admin.resume(_cli_actor(), code)
+
+    change = run_with_context(action)
+    task = change.task
+    locale = get_settings().bot_locale
+    text = _(
+        "Task {code} is resumed ({status}). Reminders follow its deadline again: {deadline}."
+    ).format(
+        code=task.code,
+        status=status_label(task.status),
+        deadline=deadline_label(task.deadline_kind, task.due_date, task.deadline_text, locale),
+    )
+    _print_change(change, text, as_json)
+
+
+@app.command("cancel")
+def cancel_task(
+    code: str = typer.Argument(..., help="Task code, e.g. VHXH23-04."),
+    reason: str = typer.Option("", "--reason", help="Why (required; the lead unit is told)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Cancel a task (hủy) for good: it leaves the lists and gets no more reminders."""
+    if not reason.strip():
+        fail(_('Please give the reason for cancelling with --reason "…", so the unit knows why.'))
+
+    async def action(ctx: AppContext) -> StatusChangeView:
+        return await ctx.admin.cancel(_cli_actor(), code, reason)
+
+    change = run_with_context(action)
+    text = _(
+        "Task {code} is cancelled. It leaves the task lists and gets no more reminders."
+    ).format(code=change.task.code)
+    _print_change(change, text, as_json)

@@ -25,7 +25,7 @@ from bot.domain.enums import (
     ReportKind,
     Role,
 )
-from bot.domain.statuses import Timeliness, TimelinessView
+from bot.domain.statuses import Event, Timeliness, TimelinessView, TransitionError, next_status
 from bot.domain.textnorm import nfc
 from bot.domain.titles import short_title
 from bot.i18n import _
@@ -39,7 +39,7 @@ from bot.services.errors import (
 )
 from bot.services.registry import RegistryService
 from bot.services.reports import Actor, ReminderHooks, ReportService, Review, task_view_light
-from bot.services.tasks import TaskService
+from bot.services.tasks import ACTIVE, OPEN, TaskService
 from bot.services.views import officer_view
 from bot.services.wording import local_time, locale, timeliness_label
 from storage.models import (
@@ -53,9 +53,17 @@ from storage.repositories import audit
 from storage.repositories import registry as registry_repo
 from storage.repositories import work as work_repo
 
-__all__ = ["AdminService", "GroupView", "TaskLine"]
+__all__ = ["AdminService", "GroupView", "StatusChangeView", "TaskLine"]
 
 _CODE_PREFIX = "VIEC"
+# Long enough for a real reason, short enough to fit every message it appears in.
+_REASON_MAX = 500
+# The audit actions of the admins' own status moves (TaskService reads the latest reason).
+STATUS_ACTIONS = {
+    Event.PAUSE: "assignment.pause",
+    Event.RESUME: "assignment.resume",
+    Event.CANCEL: "assignment.cancel",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +94,16 @@ class NotConditionalError(InvalidValueError):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class StatusChangeView:
+    """A task paused, resumed or cancelled; `told` is how many lead-unit officers were told."""
+
+    task: TaskView
+    old_status: str
+    reason: str
+    told: int
+
+
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
         raise NotAllowedError()
@@ -112,8 +130,9 @@ class AdminService:
     # -- overviews ---------------------------------------------------------------------------
 
     async def task_lines(
-        self, *, unit_code: str | None = None, status: str | None = "open"
+        self, *, unit_code: str | None = None, status: str | None = ACTIVE
     ) -> list[TaskLine]:
+        """By default the tasks a unit still has on its list: open and paused (not cancelled)."""
         tasks = await self._tasks.list_tasks(unit_code=unit_code, status=status, with_reports=False)
         return [TaskLine(task, self._reports.assess(task)) for task in tasks]
 
@@ -121,7 +140,7 @@ class AdminService:
         """Open tasks past their deadline, the longest late first."""
         lines = [
             line
-            for line in await self.task_lines()
+            for line in await self.task_lines(status=OPEN)
             if line.timeliness.timeliness is Timeliness.OVERDUE
         ]
         return sorted(lines, key=lambda line: (-(line.timeliness.days or 0), line.task.code))
@@ -133,7 +152,7 @@ class AdminService:
         today = self._reports.today()
         return [
             line
-            for line in await self.task_lines()
+            for line in await self.task_lines(status=OPEN)
             if line.task.due_date is not None
             and line.timeliness.timeliness in (Timeliness.ON_TRACK, Timeliness.DUE_SOON)
             and 0 <= (line.task.due_date - today).days <= days
@@ -230,6 +249,84 @@ class AdminService:
             )
         self._reminders.request_tick()
         return DeadlineView(task=task, old_kind=old_kind, old_due_date=old_due, reason=reason)
+
+    # -- pause, resume, cancel ---------------------------------------------------------------
+
+    async def pause(self, actor: Actor, code: str, reason: str = "") -> StatusChangeView:
+        """Tạm dừng: no reminders or escalation until resumed; reports wait too."""
+        return await self._change_status(actor, code, Event.PAUSE, reason)
+
+    async def resume(self, actor: Actor, code: str) -> StatusChangeView:
+        """Tiếp tục: the task is live again and its future reminders come back."""
+        return await self._change_status(actor, code, Event.RESUME, "")
+
+    async def cancel(self, actor: Actor, code: str, reason: str) -> StatusChangeView:
+        """Hủy: the task is dropped for good; the reason is required (the unit must know why)."""
+        return await self._change_status(actor, code, Event.CANCEL, reason)
+
+    async def _change_status(
+        self, actor: Actor, code: str, event: Event, reason: str
+    ) -> StatusChangeView:
+        _require_admin(actor)
+        reason = nfc(" ".join(reason.split()))
+        if event is Event.CANCEL and not reason:
+            raise InvalidValueError(
+                _(
+                    "Please give the reason for cancelling, so the unit knows why: "
+                    "/huy {code} reason."
+                ).format(code=code.strip().upper() or "CODE")
+            )
+        if len(reason) > _REASON_MAX:
+            raise InvalidValueError(
+                _("The reason is too long; please keep it under {limit} characters.").format(
+                    limit=_REASON_MAX
+                )
+            )
+        now = self._clock.now()
+        async with self._reports.writing() as session:
+            assignment = await work_repo.assignment_by_code(session, code.strip().upper())
+            if assignment is None:
+                raise UnknownTaskError(code)
+            old = AssignmentStatus(assignment.status)
+            try:
+                new = next_status(old, event)
+            except TransitionError:
+                raise _transition_refusal(assignment.code, old, event) from None
+            pending = [r for r in assignment.reports if r.review_status == Review.PENDING]
+            if event is Event.RESUME and any(r.kind == ReportKind.DONE for r in pending):
+                # The result reported before the pause still awaits the office's review.
+                new = AssignmentStatus.AWAITING_CONFIRMATION
+            if event is Event.CANCEL:
+                # Nothing is left to review on a cancelled task.
+                for report in pending:
+                    report.review_status = Review.SUPERSEDED.value
+            assignment.status = new.value
+            assignment.updated_at = now
+            entry = audit.record(
+                session,
+                at=now,
+                actor=actor.audit_name,
+                action=STATUS_ACTIONS[event],
+                entity="assignment",
+                entity_id=assignment.code,
+                before={"status": old.value},
+                after={"status": new.value, "reason": reason or None},
+            )
+            await session.flush()
+            # Paused and cancelled tasks lose their pending reminders; resumed ones regain them.
+            await self._reminders.on_assignment_changed(session, assignment.id)
+            task = task_view_light(assignment)
+            officers: list[int] = []
+            if old is not AssignmentStatus.DRAFT:  # a draft was never shown to the unit
+                officers = await self._unit_officer_ids(session, assignment.lead_unit_id)
+                await self._reports.notify(
+                    session,
+                    officers,
+                    f"status:{entry.id}",
+                    lambda: _status_message(task, event, reason),
+                )
+        self._reminders.request_tick()
+        return StatusChangeView(task=task, old_status=old.value, reason=reason, told=len(officers))
 
     async def _unit_officer_ids(self, session: AsyncSession, unit_id: int) -> list[int]:
         rows = await work_repo.officers_of_unit(session, unit_id)
@@ -457,6 +554,49 @@ class AdminService:
                 after={"tasks": len(tasks)},
             )
         return buffer.getvalue().encode("utf-8-sig")
+
+
+def _transition_refusal(code: str, status: AssignmentStatus, event: Event) -> InvalidValueError:
+    """Why this move is impossible now, in the admin's words."""
+    label = status_label(status)
+    if event is Event.PAUSE and status is AssignmentStatus.PAUSED:
+        text = _("Task {code} is already paused. Send /resume {code} to continue it.")
+    elif event is Event.RESUME:
+        text = _("Task {code} is not paused (it is {status}); there is nothing to resume.")
+    elif event is Event.CANCEL and status is AssignmentStatus.CANCELLED:
+        text = _("Task {code} is already cancelled.")
+    else:
+        text = _("Task {code} is {status}; it can no longer be paused or cancelled.")
+    return InvalidValueError(text.format(code=code, status=label))
+
+
+def _status_message(task: TaskView, event: Event, reason: str) -> OutgoingMessage:
+    """What the lead unit's officers read when the office pauses, resumes or cancels."""
+    lines = [f"{task.code} — {task.title}"]
+    if event is Event.PAUSE:
+        title = _("Task paused: {code}").format(code=task.code)
+        lines.append(
+            _(
+                "The office has paused this task. Reminders stop until it resumes; "
+                "you do not need to report on it for now."
+            )
+        )
+    elif event is Event.RESUME:
+        title = _("Task resumed: {code}").format(code=task.code)
+        deadline = deadline_label(task.deadline_kind, task.due_date, task.deadline_text, locale())
+        lines.append(_("The office has resumed this task. Please continue it."))
+        lines.append(_("Deadline: {deadline}").format(deadline=deadline))
+    else:
+        title = _("Task cancelled: {code}").format(code=task.code)
+        lines.append(
+            _(
+                "The office has cancelled this task. No more reports are needed and no more "
+                "reminders will come."
+            )
+        )
+    if reason:
+        lines.append(_("Reason: {reason}").format(reason=reason))
+    return OutgoingMessage(title=title, text="\n".join(lines))
 
 
 def _iso(value: date | None) -> str | None:

@@ -145,9 +145,11 @@ class TaskView:
     completed_at: datetime | None
     confirmed_at: datetime | None
     reports: tuple[ReportView, ...] = field(default_factory=tuple)
+    # Why the office paused or cancelled the task (the audit log's latest reason).
+    status_reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "code": self.code,
             "title": self.title,
             "section": self.section,
@@ -165,6 +167,9 @@ class TaskView:
             "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
             "reports": [report.to_json() for report in self.reports],
         }
+        if self.status_reason:
+            data["status_reason"] = self.status_reason
+        return data
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.enums import OPEN_STATUSES, AssignmentStatus
@@ -11,22 +13,27 @@ from bot.i18n import _
 from bot.services.dto import TaskView
 from bot.services.errors import InvalidValueError, UnknownTaskError
 from bot.services.views import task_view
+from storage.models import AuditEntry
 from storage.repositories import work as repo
 
 OPEN = "open"
+ACTIVE = "active"  # open or paused: what a unit still sees on its list (not cancelled)
 
 
 def parse_status_filter(value: str | None) -> list[str] | None:
-    """`open` means every status still needing work; otherwise one status value."""
+    """`open` means every status still needing work, `active` adds paused tasks; otherwise
+    one status value."""
     if value is None:
         return None
     value = value.strip().lower()
     if value == OPEN:
         return sorted(s.value for s in OPEN_STATUSES)
+    if value == ACTIVE:
+        return sorted({*(s.value for s in OPEN_STATUSES), AssignmentStatus.PAUSED.value})
     try:
         return [AssignmentStatus(value).value]
     except ValueError as exc:
-        allowed = ", ".join([OPEN, *(s.value for s in AssignmentStatus)])
+        allowed = ", ".join([OPEN, ACTIVE, *(s.value for s in AssignmentStatus)])
         raise InvalidValueError(
             _("Unknown status {value}. Use one of: {allowed}.").format(value=value, allowed=allowed)
         ) from exc
@@ -59,4 +66,26 @@ class TaskService:
             row = await repo.assignment_by_code(session, code.strip().upper())
             if row is None:
                 raise UnknownTaskError(code)
-            return task_view(row)
+            view = task_view(row)
+            if row.status in _HALTED:
+                view = replace(view, status_reason=await _halt_reason(session, row.code))
+            return view
+
+
+_HALTED = frozenset({AssignmentStatus.PAUSED.value, AssignmentStatus.CANCELLED.value})
+
+
+async def _halt_reason(session: AsyncSession, code: str) -> str | None:
+    """The reason the office gave when it last paused or cancelled the task (audit log)."""
+    after = await session.scalar(
+        select(AuditEntry.after)
+        .where(
+            AuditEntry.entity == "assignment",
+            AuditEntry.entity_id == code,
+            AuditEntry.action.in_(["assignment.pause", "assignment.cancel"]),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    reason = after.get("reason") if isinstance(after, dict) else None
+    return str(reason) if reason else None

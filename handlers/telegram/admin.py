@@ -13,7 +13,8 @@ from bot.app import AppContext
 from bot.channels.base import OutgoingMessage
 from bot.domain.dates import DateParseError, parse_vn_date
 from bot.i18n import _
-from bot.presentation import deadline_label, long_date
+from bot.presentation import deadline_label, long_date, status_label
+from bot.services.admin import StatusChangeView
 from bot.services.dto import TaskView
 from bot.services.errors import InvalidValueError
 from bot.services.reports import Actor, ReviewOutcome, outcome_text
@@ -35,6 +36,10 @@ ADMIN_COMMANDS = (
     "bindgroup",
     "digest",
     "export",
+    "pause",
+    "resume",
+    "huy",
+    "canceltask",
 )
 
 
@@ -56,6 +61,10 @@ def build_admin_router() -> Router:
     private.message.register(remind_now, Command("remind"))
     private.message.register(invite_officer, Command("invite"))
     private.message.register(export_report, Command("export"))
+    private.message.register(pause_task, Command("pause"))
+    private.message.register(resume_task, Command("resume"))
+    # /cancel already leaves a guided dialogue, so cancelling a task is /huy (or /canceltask).
+    private.message.register(cancel_task, Command("huy", "canceltask"))
     router.include_router(private)
     return router
 
@@ -204,18 +213,90 @@ async def remind_now(
     )
 
 
+def _code_and_reason(command: CommandObject, usage: str) -> tuple[str, str]:
+    code, _sep, reason = (command.args or "").strip().partition(" ")
+    if not code:
+        raise _usage(usage)
+    return code, reason.strip()
+
+
+async def pause_task(
+    message: Message, command: CommandObject, bot: Bot, ctx: AppContext, actor: Actor
+) -> None:
+    """/pause CODE [reason]: tạm dừng — no reminders or escalation until /resume."""
+    code, reason = _code_and_reason(command, _("/pause CODE [reason]"))
+    change = await ctx.admin.pause(actor, code, reason)
+    text = _(
+        "Task {code} is paused. Reminders and escalations stop until you send /resume {code}."
+    ).format(code=change.task.code)
+    await send(bot, message.chat.id, [_status_reply(change, text)])
+
+
+async def resume_task(
+    message: Message, command: CommandObject, bot: Bot, ctx: AppContext, actor: Actor
+) -> None:
+    """/resume CODE: tiếp tục — the task is live again, with its future reminders."""
+    code, _reason = _code_and_reason(command, "/resume CODE")
+    change = await ctx.admin.resume(actor, code)
+    task = change.task
+    text = _("Task {code} is resumed ({status}). Reminders follow its deadline again: {deadline}.")
+    deadline = deadline_label(task.deadline_kind, task.due_date, task.deadline_text, locale())
+    reply = text.format(code=task.code, status=status_label(task.status), deadline=deadline)
+    await send(bot, message.chat.id, [_status_reply(change, reply)])
+
+
+async def cancel_task(
+    message: Message, command: CommandObject, bot: Bot, ctx: AppContext, actor: Actor
+) -> None:
+    """/huy CODE reason (or /canceltask): hủy — the task leaves every list for good."""
+    code, reason = _code_and_reason(command, _("/huy CODE reason"))
+    change = await ctx.admin.cancel(actor, code, reason)
+    text = _(
+        "Task {code} is cancelled. It leaves the task lists and gets no more reminders."
+    ).format(code=change.task.code)
+    await send(bot, message.chat.id, [_status_reply(change, text)])
+
+
+def _status_reply(change: StatusChangeView, text: str) -> OutgoingMessage:
+    lines = [change.task.title, text]
+    if change.reason:
+        lines.append(_("Reason: {reason}").format(reason=change.reason))
+    unit = change.task.lead_unit.name
+    if change.told:
+        lines.append(
+            _("{count} officer(s) of {unit} have been told.").format(count=change.told, unit=unit)
+        )
+    else:
+        lines.append(_("No officer of {unit} is registered in chat yet.").format(unit=unit))
+    return OutgoingMessage(
+        title=f"{change.task.code} — {status_label(change.task.status)}", text="\n".join(lines)
+    )
+
+
 async def invite_officer(
     message: Message, command: CommandObject, bot: Bot, ctx: AppContext, actor: Actor
 ) -> None:
-    """/invite UNIT Full name: a single-use invite code and link for a new officer."""
-    unit, _sep, name = (command.args or "").strip().partition(" ")
-    if not unit or not name.strip():
-        raise _usage(_("/invite UNIT Full name"))
-    invite = await ctx.registry.create_invite(
-        unit_code=unit, officer_name=name.strip(), actor=actor.audit_name
-    )
+    """/invite UNIT Full name: a single-use code and link for a new officer.
+    /invite [UNIT] #ID: a code that binds one more app to officer #ID (no second record)."""
+    args = (command.args or "").split()
+    target = _officer_ref(args[-1]) if args else None
+    if target is not None and len(args) <= 2:
+        invite = await ctx.registry.create_invite(
+            unit_code=args[0] if len(args) == 2 else None,
+            officer_id=target,
+            actor=actor.audit_name,
+        )
+    else:
+        unit, _sep, name = (command.args or "").strip().partition(" ")
+        if not unit or not name.strip():
+            raise _usage(_("/invite UNIT Full name") + "\n" + _("/invite #ID"))
+        invite = await ctx.registry.create_invite(
+            unit_code=unit, officer_name=name.strip(), actor=actor.audit_name
+        )
     lines = [
-        _("Invite for {name} ({unit}):").format(name=invite.officer_name, unit=invite.unit_code),
+        _("Invite for {name} ({unit}):").format(
+            name=invite.officer_name, unit=invite.unit_code or "—"
+        ),
         _("Code: {code}").format(code=invite.code),
     ]
     if invite.telegram_link:
@@ -226,7 +307,21 @@ async def invite_officer(
             date=long_date(invite.expires_at.astimezone(ctx.settings.tz).date(), locale())
         )
     )
+    if target is not None:
+        lines.append(
+            _(
+                "It adds an app to this officer's registration; their earlier unused "
+                "codes no longer work."
+            )
+        )
     await send(bot, message.chat.id, [OutgoingMessage(text="\n".join(lines))])
+
+
+def _officer_ref(text: str) -> int | None:
+    """#12 → 12: how /invite names an existing officer (ids: `nhacviec officers list`)."""
+    if text.startswith("#") and text[1:].isdigit():
+        return int(text[1:])
+    return None
 
 
 async def bind_group(
