@@ -108,3 +108,25 @@ async def test_registry_invite_for_unknown_unit_is_refused(ctx: AppContext) -> N
         await ctx.registry.create_invite(unit_code="NOPE", officer_name="A", actor="cli")
     async with ctx.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Officer)) == 0
+
+
+async def test_registry_a_new_account_on_the_same_app_replaces_the_old(ctx: AppContext) -> None:
+    """A new phone: the officer's link code binds the new Telegram account and the old one
+    stops receiving reminders (one account per app and officer)."""
+    await ctx.seed.load()
+    first = await ctx.registry.create_invite(unit_code="GDDT", officer_name="A", actor="cli")
+    bound = await ctx.registry.redeem_invite(
+        first.code, channel="telegram", user_id="7", chat_id="7"
+    )
+    link = await ctx.registry.create_invite(officer_id=bound.officer.id, actor="telegram:7")
+    await ctx.registry.redeem_invite(link.code, channel="telegram", user_id="8", chat_id="8")
+    async with ctx.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(
+                    ChannelAccount.user_id, ChannelAccount.active, ChannelAccount.officer_id
+                ).order_by(ChannelAccount.user_id)
+            )
+        ).all()
+    assert [(r.user_id, r.active) for r in rows] == [("7", False), ("8", True)]
+    assert {r.officer_id for r in rows} == {bound.officer.id}

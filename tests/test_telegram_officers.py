@@ -19,7 +19,8 @@ async def test_telegram_start_with_a_good_code_binds(harness: Harness) -> None:
     assert "Nguyễn Văn An" in welcome.text
     assert "Phòng Giáo dục và Đào tạo" in welcome.text
     officer = await harness.ctx.registry.identify("telegram", "1001")
-    assert officer is not None and officer.unit_code == "GDDT" and officer.locale == "vi"
+    assert officer is not None and officer.unit_code == "GDDT"
+    assert officer.locale is None  # BOT_LOCALE until they choose with /lang
 
 
 async def test_telegram_start_deep_link_payload_and_bare_code(harness: Harness) -> None:
@@ -202,10 +203,21 @@ async def test_telegram_lang_en_switches_everything(harness: Harness) -> None:
     assert "tiếng Việt" in back.text
 
 
-async def test_telegram_english_phone_gets_english_until_lang(harness: Harness) -> None:
+async def test_telegram_english_phone_officer_reads_bot_locale_until_lang(
+    harness: Harness,
+) -> None:
+    """A stranger is answered in their phone's language; an officer in BOT_LOCALE (vi)
+    whatever their phone says, until they choose with /lang."""
     harness.tg.add_user(1031, "Anna", language_code="en")
     reply = await harness.say(1031, "/start")
     assert "invite" in reply.text
+    welcome = await harness.bind(1032, language_code="en")
+    assert "Chào mừng" in welcome.text
+    listing = await harness.say(1032, "/tasks")
+    assert "30/6/2023 (thứ Sáu)" in listing.text
+    await harness.say(1032, "/lang en")
+    listing = await harness.say(1032, "/tasks")
+    assert "30/6/2023 (Friday)" in listing.text
 
 
 async def test_telegram_command_menus_per_scope_and_language(harness: Harness) -> None:

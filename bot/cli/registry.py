@@ -12,6 +12,7 @@ from bot.domain.enums import Role, UnitKind
 from bot.i18n import _
 from bot.presentation import role_label, unit_kind_label
 from bot.services.dto import InviteView, OfficerView, UnitView
+from bot.services.errors import InvalidValueError
 
 units_app = typer.Typer(help="Units (phòng, ban, trung tâm, trường, xã).", no_args_is_help=True)
 officers_app = typer.Typer(help="Officers and their chat accounts.", no_args_is_help=True)
@@ -85,10 +86,11 @@ def list_officers(
 
     officers = run_with_context(action)
     if as_json:
-        print_json([officer.to_json() for officer in officers])
+        print_json([{"id": officer.id, **officer.to_json()} for officer in officers])
         return
     rows = [
         [
+            str(o.id),
             o.name,
             o.unit_code or "—",
             role_label(o.role),
@@ -96,22 +98,41 @@ def list_officers(
         ]
         for o in officers
     ]
-    table([_("Name"), _("Unit"), _("Role"), _("Chat apps")], rows, title=_("Officers"))
+    table([_("ID"), _("Name"), _("Unit"), _("Role"), _("Chat apps")], rows, title=_("Officers"))
 
 
 @invite_app.command("create")
 def create_invite(
-    unit_code: str = typer.Argument(..., help="The unit the officer belongs to."),
-    name: str = typer.Option(..., "--name", help="The officer's full name."),
+    unit_code: str | None = typer.Argument(
+        None, help="The unit the officer belongs to (with --officer: checked against theirs)."
+    ),
+    name: str | None = typer.Option(None, "--name", help="The new officer's full name."),
     role: Role = typer.Option(Role.OFFICER, "--role", help="Role given on binding."),
+    officer: int | None = typer.Option(
+        None,
+        "--officer",
+        help="An existing officer's id (see `officers list`): the code binds one more chat "
+        "app to them instead of creating a new officer.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Create a single-use invite and print the code, the Telegram link and the Zalo text."""
 
     async def action(ctx: AppContext) -> InviteView:
+        if officer is None and (not unit_code or not name):
+            raise InvalidValueError(
+                _(
+                    "Give the unit and --name for a new officer, or --officer ID for an "
+                    "existing one."
+                )
+            )
         ctx.registry.telegram_username = await fetch_bot_username(ctx.settings)
         return await ctx.registry.create_invite(
-            unit_code=unit_code, officer_name=name, role=role, actor="cli"
+            unit_code=unit_code,
+            officer_name=name or "",
+            role=role,
+            actor="cli",
+            officer_id=officer,
         )
 
     invite = run_with_context(action)
@@ -119,7 +140,9 @@ def create_invite(
         print_json(invite.to_json())
         return
     console.print(
-        _("Invite for {name} ({unit}):").format(name=invite.officer_name, unit=invite.unit_code),
+        _("Invite for {name} ({unit}):").format(
+            name=invite.officer_name, unit=invite.unit_code or "—"
+        ),
         markup=False,
     )
     console.print(_("Code: {code}").format(code=invite.code), markup=False)

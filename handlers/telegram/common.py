@@ -1,4 +1,5 @@
-"""/start (with an invite code or a deep link), /help, /lang, /cancel: open to everyone."""
+"""/start (with an invite code or a deep link), /help, /lang, /kenh, /lienket, /cancel: open
+to everyone (the services refuse what an unregistered user may not do)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aiogram.types import Message
 from bot.app import AppContext
 from bot.channels.base import OutgoingMessage
 from bot.i18n import _
+from bot.services.conversation import LinkApps
 from bot.services.reports import Actor
 from handlers.telegram.render import send
 
@@ -19,6 +21,8 @@ def build_common_router() -> Router:
     router.message.register(start_bot, CommandStart(), F.chat.type == "private")
     router.message.register(show_help, Command("help"))
     router.message.register(choose_language, Command("lang"), F.chat.type == "private")
+    router.message.register(choose_channel, Command("kenh"), F.chat.type == "private")
+    router.message.register(link_other_app, Command("lienket", "link"), F.chat.type == "private")
     router.message.register(cancel_dialogue, Command("cancel"))
     return router
 
@@ -37,7 +41,6 @@ async def start_bot(
         actor,
         command.args,
         username=user.username if user else None,
-        locale=locale,
     )
     # An admin's private chat gets the admin menu (Telegram only shows what we set),
     # before the welcome so the menu is there when they read it.
@@ -60,6 +63,19 @@ async def choose_language(
     with ctx.i18n.use_locale(locale):
         text = _("Language changed: I will write to you in English from now on.")
         await send(bot, message.chat.id, [OutgoingMessage(text=text)])
+
+
+async def choose_channel(
+    message: Message, command: CommandObject, bot: Bot, ctx: AppContext, actor: Actor
+) -> None:
+    """/kenh telegram|zalo|ca-hai: which app reminders go to (shared with Zalo)."""
+    await send(bot, message.chat.id, await ctx.conversation.set_channel(actor, command.args or ""))
+
+
+async def link_other_app(message: Message, bot: Bot, ctx: AppContext, actor: Actor) -> None:
+    """/lienket (/link): a code that binds the officer's Zalo (or another app) to them too."""
+    apps = LinkApps.from_settings(ctx.settings)
+    await send(bot, message.chat.id, await ctx.conversation.link_code(actor, apps))
 
 
 async def cancel_dialogue(message: Message, bot: Bot, state: FSMContext) -> None:

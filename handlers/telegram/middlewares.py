@@ -3,7 +3,7 @@
 1. services   — the app context reaches handlers as `ctx` (no globals, no imports of state);
 2. throttle   — one user's flood is dropped before it costs a database query;
 3. identity   — `actor`: the bound officer (or an admin from ADMIN_TELEGRAM_IDS);
-4. locale     — the officer's choice → Telegram's language_code → BOT_LOCALE, and
+4. locale     — the officer's /lang choice → BOT_LOCALE (a stranger: Telegram's language_code), and
                 `_()` translates into it for the rest of the update;
 5. boundary   — a refusal (`ServiceError`) becomes its polite message; anything else is
                 logged and answered with an apology, so one bad update never stops the bot.

@@ -148,7 +148,6 @@ async def receive_text(
                 actor,
                 text,
                 username=message.from_user.username if message.from_user else None,
-                locale=locale,
             )
             await send(bot, message.chat.id, replies)
             return
