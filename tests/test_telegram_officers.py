@@ -228,6 +228,7 @@ async def test_telegram_command_menus_per_scope_and_language(harness: Harness) -
     assert officer_vi and officer_en and default
     names = [c["command"] for c in officer_vi]
     assert "tasks" in names and "report" in names and "overdue" not in names
+    assert "kenh" in names and "lienket" in names
     assert any("Nhiệm vụ" in c["description"] for c in officer_vi)
     assert any("open tasks" in c["description"] for c in officer_en)
     # An admin's own chat gets the admin menu once they open the bot.

@@ -124,6 +124,8 @@ def _officer_commands() -> list[tuple[str, str]]:
         ("task", _("One task and its progress log")),
         ("report", _("Report on a task")),
         ("lang", _("Language: vi or en")),
+        ("kenh", _("Where reminders reach you: Telegram, Zalo or both")),
+        ("lienket", _("Link your Zalo account too")),
         ("help", _("What I can do")),
         ("start", _("Register with an invite code")),
     ]
