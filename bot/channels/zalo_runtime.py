@@ -60,8 +60,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import I18n, _
 from storage.models import ChannelAccount, Officer
-from storage.repositories import audit
 from storage.repositories import oauth as oauth_repo
+from storage.repositories import registry as registry_repo
 
 if TYPE_CHECKING:
     from bot.app import AppContext
@@ -257,18 +257,13 @@ class OAWindow:
             if account is None:
                 return  # already closed by an earlier send
             officer = account.officer
-            account.active = False
-            account.deactivated_at = now
-            account.deactivated_reason = OA_WINDOW_CLOSED
-            audit.record(
+            registry_repo.switch_account_off(
                 session,
-                at=now,
+                account,
+                now=now,
                 actor="system",
                 action="account.oa_window_closed",
-                entity="channel_account",
-                entity_id=account.id,
-                before={"active": True},
-                after={"active": False, "reason": OA_WINDOW_CLOSED},
+                reason=OA_WINDOW_CLOSED,
             )
             await session.flush()
             await self._tell_admins(session, account.id, officer, now)
@@ -327,18 +322,12 @@ class OAWindow:
             account = await session.scalar(select(ChannelAccount).where(*where))
             if account is None:
                 return
-            account.active = True
-            account.deactivated_at = None
-            account.deactivated_reason = None
-            audit.record(
+            registry_repo.switch_account_on(
                 session,
-                at=now,
+                account,
+                now=now,
                 actor=f"zalo_oa:{user_id}",
                 action="account.oa_window_reopened",
-                entity="channel_account",
-                entity_id=account.id,
-                before={"active": False},
-                after={"active": True},
             )
             await session.flush()
             await ctx.reminders.on_officer_changed(session, account.officer_id)

@@ -469,13 +469,9 @@ class AdminService:
             if account is None:
                 account = ChannelAccount(channel=channel, user_id=user_id, username=None)
                 session.add(account)
-            account.officer_id = officer.id
-            account.chat_id = chat_id
-            account.display_name = nfc(display_name)[:255]
-            account.bound_at = now
-            account.active = True
-            account.deactivated_at = None
-            account.deactivated_reason = None
+            registry_repo.bind_account(
+                account, officer.id, chat_id=chat_id, display_name=nfc(display_name)[:255], now=now
+            )
             await session.flush()
             audit.record(
                 session,

@@ -293,17 +293,13 @@ class RegistryService:
             )
         )
         for account in older:
-            account.active = False
-            account.deactivated_at = now
-            account.deactivated_reason = "replaced by a newer account"
-            audit.record(
+            repo.switch_account_off(
                 session,
-                at=now,
+                account,
+                now=now,
                 actor="system",
                 action="account.replaced",
-                entity="channel_account",
-                entity_id=account.id,
-                before={"active": True},
+                reason="replaced by a newer account",
                 after={"active": False, "replaced_by": newest.id},
             )
 
@@ -373,14 +369,10 @@ class RegistryService:
             else:
                 rebound = account.officer_id != officer.id
                 before = {"officer_id": account.officer_id, "active": account.active}
-                account.officer_id = officer.id
-                account.chat_id = chat_id
+                repo.bind_account(
+                    account, officer.id, chat_id=chat_id, display_name=display_name, now=now
+                )
                 account.username = username
-                account.display_name = display_name
-                account.bound_at = now
-                account.active = True
-                account.deactivated_at = None
-                account.deactivated_reason = None
                 audit.record(
                     session,
                     at=now,

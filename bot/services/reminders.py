@@ -83,6 +83,7 @@ from storage.models import (
 )
 from storage.repositories import audit
 from storage.repositories import outbox as repo
+from storage.repositories import registry as registry_repo
 
 log = logging.getLogger(__name__)
 
@@ -1069,21 +1070,16 @@ class ReminderService:
         )
         if account is None:
             return  # already switched off by an earlier failure in this batch
-        account.active = False
-        account.deactivated_at = now
-        account.deactivated_reason = error[:255]
-        officer = await session.scalar(
-            select(Officer).options(selectinload(Officer.unit)).where(Officer.id == job.officer_id)
-        )
-        audit.record(
+        registry_repo.switch_account_off(
             session,
-            at=now,
+            account,
+            now=now,
             actor="system",
             action="account.deactivate",
-            entity="channel_account",
-            entity_id=account.id,
-            before={"active": True},
-            after={"active": False, "reason": error[:255]},
+            reason=error[:255],
+        )
+        officer = await session.scalar(
+            select(Officer).options(selectinload(Officer.unit)).where(Officer.id == job.officer_id)
         )
         await session.flush()
         await self._alert_admins(

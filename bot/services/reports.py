@@ -42,7 +42,7 @@ from bot.presentation import deadline_label, long_date
 from bot.services.attachments import AttachmentStore, StoredFile
 from bot.services.dto import AttachmentView, OfficerView, ReportView, TaskView
 from bot.services.errors import NotAllowedError, ServiceError, UnknownTaskError
-from bot.services.views import attachment_view
+from bot.services.views import attachment_view, task_view
 from storage.models import Assignment, Attachment, DeadlineChange, Officer, ProgressReport
 from storage.repositories import audit
 
@@ -727,7 +727,7 @@ class ReportService:
             proposed_due_date=report.proposed_due_date,
             review_status=staged.review_status,
             review_note=staged.review_note,
-            attachments=tuple(_stored_view(f) for f in item.files),
+            attachments=tuple(attachment_view(f) for f in item.files),
         )
         ask = False
         task = staged.task
@@ -1170,16 +1170,6 @@ class ReportService:
         )
 
 
-def _stored_view(stored: StoredFile) -> AttachmentView:
-    return AttachmentView(
-        file_name=stored.file_name,
-        size=stored.size,
-        sha256=stored.sha256,
-        mime_type=stored.mime_type,
-        storage_path=stored.storage_path,
-    )
-
-
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -1235,24 +1225,4 @@ def outcome_text(outcome: ReviewOutcome, locale: str) -> tuple[str, str]:
 
 def task_view_light(assignment: Assignment) -> TaskView:
     """A task view from a row loaded with `_DETAILS` (no notice needed)."""
-    from bot.services.views import unit_ref
-
-    return TaskView(
-        id=assignment.id,
-        code=assignment.code,
-        title=assignment.title,
-        section=assignment.section,
-        action=assignment.action,
-        deliverable=assignment.deliverable,
-        notice_number=None,
-        lead_unit=unit_ref(assignment.lead_unit),
-        cooperating_units=tuple(unit_ref(u) for u in assignment.cooperating_units),
-        deadline_kind=assignment.deadline_kind,
-        due_date=assignment.due_date,
-        deadline_text=assignment.deadline_text,
-        deadline_condition=assignment.deadline_condition,
-        status=assignment.status,
-        percent=assignment.percent,
-        completed_at=assignment.completed_at,
-        confirmed_at=assignment.confirmed_at,
-    )
+    return task_view(assignment, with_reports=False, with_notice=False)

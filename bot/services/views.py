@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.services.attachments import StoredFile
 from bot.services.dto import (
     AccountView,
     AttachmentView,
@@ -25,7 +26,11 @@ def account_view(account: ChannelAccount) -> AccountView:
 
 
 def officer_view(officer: Officer) -> OfficerView:
-    unit = officer.unit
+    return _officer_view(officer, officer.unit)
+
+
+def _officer_view(officer: Officer, unit: Unit | None) -> OfficerView:
+    # The unit is passed in: a unit's officers do not load their `unit` back.
     return OfficerView(
         id=officer.id,
         name=officer.name,
@@ -43,19 +48,7 @@ def unit_view(unit: Unit, *, with_officers: bool = True) -> UnitView:
     officers: tuple[OfficerView, ...] = ()
     if with_officers:
         officers = tuple(
-            OfficerView(
-                id=o.id,
-                name=o.name,
-                title=o.title,
-                role=o.role,
-                unit_code=unit.code,
-                unit_name=unit.name,
-                locale=o.locale,
-                preferred_channel=o.preferred_channel,
-                accounts=tuple(account_view(a) for a in o.accounts),
-            )
-            for o in sorted(unit.officers, key=lambda o: o.name)
-            if o.active
+            _officer_view(o, unit) for o in sorted(unit.officers, key=lambda o: o.name) if o.active
         )
     return UnitView(
         code=unit.code,
@@ -73,7 +66,8 @@ def unit_ref(unit: Unit) -> UnitRefView:
     return UnitRefView(code=unit.code, name=unit.name, short_name=unit.short_name)
 
 
-def attachment_view(attachment: Attachment) -> AttachmentView:
+def attachment_view(attachment: Attachment | StoredFile) -> AttachmentView:
+    """A stored row or a file just saved (the receipt is built before the row is read back)."""
     return AttachmentView(
         file_name=attachment.file_name,
         size=attachment.size,
@@ -99,7 +93,11 @@ def report_view(report: ProgressReport) -> ReportView:
     )
 
 
-def task_view(assignment: Assignment, *, with_reports: bool = True) -> TaskView:
+def task_view(
+    assignment: Assignment, *, with_reports: bool = True, with_notice: bool = True
+) -> TaskView:
+    """`with_notice=False` for a row loaded without its notice (it would lazy-load)."""
+    notice = assignment.notice if with_notice else None
     return TaskView(
         id=assignment.id,
         code=assignment.code,
@@ -107,7 +105,7 @@ def task_view(assignment: Assignment, *, with_reports: bool = True) -> TaskView:
         section=assignment.section,
         action=assignment.action,
         deliverable=assignment.deliverable,
-        notice_number=assignment.notice.number if assignment.notice else None,
+        notice_number=notice.number if notice else None,
         lead_unit=unit_ref(assignment.lead_unit),
         cooperating_units=tuple(unit_ref(u) for u in assignment.cooperating_units),
         deadline_kind=assignment.deadline_kind,

@@ -226,10 +226,8 @@ async def pause_task(
     """/pause CODE [reason]: tạm dừng — no reminders or escalation until /resume."""
     code, reason = _code_and_reason(command, _("/pause CODE [reason]"))
     change = await ctx.admin.pause(actor, code, reason)
-    text = _(
-        "Task {code} is paused. Reminders and escalations stop until you send /resume {code}."
-    ).format(code=change.task.code)
-    await send(bot, message.chat.id, [_status_reply(change, text)])
+    text = _("Task {code} is paused. Reminders and escalations stop until you send /resume {code}.")
+    await _send_status(bot, message, change, text)
 
 
 async def resume_task(
@@ -238,11 +236,8 @@ async def resume_task(
     """/resume CODE: tiếp tục — the task is live again, with its future reminders."""
     code, _reason = _code_and_reason(command, "/resume CODE")
     change = await ctx.admin.resume(actor, code)
-    task = change.task
     text = _("Task {code} is resumed ({status}). Reminders follow its deadline again: {deadline}.")
-    deadline = deadline_label(task.deadline_kind, task.due_date, task.deadline_text, locale())
-    reply = text.format(code=task.code, status=status_label(task.status), deadline=deadline)
-    await send(bot, message.chat.id, [_status_reply(change, reply)])
+    await _send_status(bot, message, change, text)
 
 
 async def cancel_task(
@@ -251,26 +246,27 @@ async def cancel_task(
     """/huy CODE reason (or /canceltask): hủy — the task leaves every list for good."""
     code, reason = _code_and_reason(command, _("/huy CODE reason"))
     change = await ctx.admin.cancel(actor, code, reason)
-    text = _(
-        "Task {code} is cancelled. It leaves the task lists and gets no more reminders."
-    ).format(code=change.task.code)
-    await send(bot, message.chat.id, [_status_reply(change, text)])
+    text = _("Task {code} is cancelled. It leaves the task lists and gets no more reminders.")
+    await _send_status(bot, message, change, text)
 
 
-def _status_reply(change: StatusChangeView, text: str) -> OutgoingMessage:
-    lines = [change.task.title, text]
+async def _send_status(bot: Bot, message: Message, change: StatusChangeView, text: str) -> None:
+    """One reply for /pause, /resume and /huy; `text` may name {code}, {status} and {deadline}."""
+    task = change.task
+    deadline = deadline_label(task.deadline_kind, task.due_date, task.deadline_text, locale())
+    reply = text.format(code=task.code, status=status_label(task.status), deadline=deadline)
+    lines = [task.title, reply]
     if change.reason:
         lines.append(_("Reason: {reason}").format(reason=change.reason))
-    unit = change.task.lead_unit.name
+    unit = task.lead_unit.name
     if change.told:
         lines.append(
             _("{count} officer(s) of {unit} have been told.").format(count=change.told, unit=unit)
         )
     else:
         lines.append(_("No officer of {unit} is registered in chat yet.").format(unit=unit))
-    return OutgoingMessage(
-        title=f"{change.task.code} — {status_label(change.task.status)}", text="\n".join(lines)
-    )
+    title = f"{task.code} — {status_label(task.status)}"
+    await send(bot, message.chat.id, [OutgoingMessage(title=title, text="\n".join(lines))])
 
 
 async def invite_officer(
