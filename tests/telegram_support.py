@@ -5,6 +5,7 @@ Dispatcher per test, and small helpers that play officers and admins."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,16 +124,26 @@ async def harness(
     ctx = build_context(settings, clock=clock, i18n=i18n)
     with i18n.context(), i18n.use_locale("vi"):
         await ctx.seed.load(actor="test")
-        runtime = TelegramRuntime(ctx, bot=tg_bot)
-        await runtime.start()
-        try:
-            yield Harness(tg_server, ctx, runtime, clock)
-        finally:
-            await runtime.stop()
-            await ctx.reminders.drain()
-            ctx.channels.unregister("telegram")
-            await ctx.aclose()
-            await _end_long_poll(tg_server)
+        async with polling(tg_server, tg_bot, ctx, clock) as h:
+            yield h
+
+
+@asynccontextmanager
+async def polling(
+    tg_server: FakeTelegramServer, tg_bot: Bot, ctx: AppContext, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    """The Telegram runtime on `ctx`, polling the module's fake; afterwards the context is
+    closed and the fake must have seen no call it did not expect."""
+    runtime = TelegramRuntime(ctx, bot=tg_bot)
+    await runtime.start()
+    try:
+        yield Harness(tg_server, ctx, runtime, clock)
+    finally:
+        await runtime.stop()
+        await ctx.reminders.drain()
+        ctx.channels.unregister("telegram")
+        await ctx.aclose()
+        await _end_long_poll(tg_server)
     tg_server.assert_no_unexpected_calls()
 
 

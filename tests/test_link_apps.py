@@ -8,131 +8,35 @@ Telegram, Zalo Bot and Zalo OA servers all run; one service context serves every
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiogram import Bot
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.app import build_context
-from bot.clock import FrozenClock
 from bot.i18n import I18n
 from storage.models import AuditEntry, Invite
+from tests.cli_support import cli_env, cli_json, run_cli
 from tests.conftest import make_settings
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.fakes.zalo_bot_api import FakeZaloBotServer
-from tests.fakes.zalo_oa_api import FakeZaloOAServer
-from tests.telegram_support import ADMIN_ID, TOKEN, _end_long_poll, tg_bot, tg_server
-from tests.zalo_support import (
-    BOT_TOKEN,
-    EIGHT_AM,
-    GDDT_TASK,
-    SEVEN_AM,
-    ZaloHarness,
-    start_service,
-    zalo_id,
-    zalo_settings,
+from tests.telegram_support import ADMIN_ID, tg_bot, tg_server
+from tests.two_apps_support import (
+    AN,
+    CODE,
+    apps,
+    bind_on_telegram,
+    code_in,
+    remind,
+    tg_say,
+    tg_start,
 )
+from tests.zalo_support import GDDT_TASK, ZaloHarness, zalo_id
 
-__all__ = ["tg_bot", "tg_server"]
+__all__ = ["apps", "cli_env", "tg_bot", "tg_server"]
 
-ROOT = Path(__file__).resolve().parents[1]
-CODE = re.compile(r"\b[A-Z0-9]{5}-[A-Z0-9]{5}\b")
 TG_USER = 7201
 TG_OTHER = 7202
-AN = "Nguyễn Văn An"
-
-
-@pytest.fixture
-async def apps(
-    tg_server: FakeTelegramServer,
-    tg_bot: Bot,
-    db_url: str,
-    tmp_path: Path,
-    clock: FrozenClock,
-    i18n: I18n,
-) -> AsyncIterator[ZaloHarness]:
-    """Telegram, the Zalo Bot Platform and the Zalo OA, all on one service context."""
-    await tg_server.reset()
-    clock.set(SEVEN_AM)
-    async with (
-        FakeZaloBotServer(BOT_TOKEN, poll_timeout_scale=0.01, clock=clock) as zb,
-        FakeZaloOAServer(clock=clock) as oa,
-    ):
-        settings = zalo_settings(
-            db_url,
-            tmp_path,
-            zb,
-            oa,
-            telegram_bot_token=TOKEN,
-            telegram_api_base=tg_server.base_url,
-            telegram_album_wait=0.3,
-            admin_telegram_ids=[ADMIN_ID],
-        )
-        tokens = oa.grant_tokens()
-        settings = settings.model_copy(
-            update={
-                "zalo_oa_access_token": SecretStr(tokens.access_token),
-                "zalo_oa_refresh_token": SecretStr(tokens.refresh_token),
-            }
-        )
-        with i18n.context(), i18n.use_locale("vi"):
-            service = await start_service(settings, clock, i18n, telegram_bot=tg_bot)
-            oa.webhook_url = service.url + "/webhooks/zalo-oa"
-            try:
-                yield ZaloHarness(
-                    zb,
-                    oa,
-                    service.ctx,
-                    service.runtime,
-                    clock,
-                    service.url,
-                    settings,
-                    i18n,
-                    service,
-                )
-            finally:
-                await service.stop()
-                await _end_long_poll(tg_server)
-
-
-async def tg_say(tg: FakeTelegramServer, user: int, text: str) -> str:
-    """A Telegram user writes; the bot's first answer."""
-    seen = {id(s) for s in tg.messages_to(user)}
-    tg.user_sends_text(user, text)
-    answer = await tg.wait_for_sent(lambda s: s.chat_id == user and id(s) not in seen)
-    return answer.text or ""
-
-
-async def tg_start(tg: FakeTelegramServer, user: int, payload: str) -> str:
-    """The t.me/<bot>?start=<code> deep link, as Telegram delivers it."""
-    seen = {id(s) for s in tg.messages_to(user)}
-    tg.user_starts(user, payload)
-    answer = await tg.wait_for_sent(lambda s: s.chat_id == user and id(s) not in seen)
-    return answer.text or ""
-
-
-async def bind_on_telegram(h: ZaloHarness, tg: FakeTelegramServer, user: int = TG_USER) -> int:
-    """An admin's invite, redeemed on Telegram; the officer's id."""
-    invite = await h.ctx.registry.create_invite(unit_code="GDDT", officer_name=AN, actor="test")
-    tg.add_user(user, "An", language_code="vi")
-    assert "Chào mừng" in await tg_say(tg, user, f"/start {invite.code}")
-    return await h.officer_id("telegram", str(user))
-
-
-def code_in(text: str) -> str:
-    found = CODE.search(text)
-    assert found is not None, text
-    return found.group(0)
 
 
 async def gddt_officers(h: ZaloHarness) -> list[tuple[str, tuple[str, ...]]]:
@@ -153,19 +57,11 @@ async def live_codes(h: ZaloHarness, officer_id: int) -> int:
     return int(count or 0)
 
 
-async def remind(h: ZaloHarness, at_minutes: int) -> None:
-    moment = EIGHT_AM + timedelta(minutes=at_minutes)
-    h.clock.set(moment)
-    await h.ctx.reminders.remind_now(GDDT_TASK, actor="test")
-    await h.tick(moment)
-    await h.settle()
-
-
 async def test_lienket_on_telegram_then_the_code_on_zalo(
     apps: ZaloHarness, tg_server: FakeTelegramServer
 ) -> None:
     h, tg = apps, tg_server
-    officer_id = await bind_on_telegram(h, tg)
+    officer_id = await bind_on_telegram(h, tg, TG_USER)
 
     answer = await tg_say(tg, TG_USER, "/lienket")
     assert "bot Zalo của cơ quan" in answer and "Official Account" in answer
@@ -222,7 +118,7 @@ async def test_lienket_again_replaces_the_code_and_codes_expire(
     apps: ZaloHarness, tg_server: FakeTelegramServer
 ) -> None:
     h, tg = apps, tg_server
-    officer_id = await bind_on_telegram(h, tg)
+    officer_id = await bind_on_telegram(h, tg, TG_USER)
     first = code_in(await tg_say(tg, TG_USER, "/lienket"))
     second = code_in(await tg_say(tg, TG_USER, "/link"))
     assert first != second
@@ -296,7 +192,7 @@ async def test_link_code_never_takes_an_account_from_another_officer(
     apps: ZaloHarness, tg_server: FakeTelegramServer
 ) -> None:
     h, tg = apps, tg_server
-    an = await bind_on_telegram(h, tg)
+    an = await bind_on_telegram(h, tg, TG_USER)
     binh_zalo = zalo_id()
     await h.bind(binh_zalo, name="Lê Thị Bình")
     binh = await h.officer_id("zalo", binh_zalo)
@@ -323,7 +219,7 @@ async def test_kenh_for_an_app_not_yet_bound_points_to_lienket(
     apps: ZaloHarness, tg_server: FakeTelegramServer
 ) -> None:
     h, tg = apps, tg_server
-    await bind_on_telegram(h, tg)
+    await bind_on_telegram(h, tg, TG_USER)
     answer = await tg_say(tg, TG_USER, "/kenh zalo")
     assert "chưa đăng ký trên Zalo" in answer and "/lienket" in answer
     help_text = await tg_say(tg, TG_USER, "/help")
@@ -337,7 +233,7 @@ async def test_admin_invite_for_an_existing_officer(
     apps: ZaloHarness, tg_server: FakeTelegramServer
 ) -> None:
     h, tg = apps, tg_server
-    officer_id = await bind_on_telegram(h, tg)
+    officer_id = await bind_on_telegram(h, tg, TG_USER)
     tg.add_user(ADMIN_ID, "Quản trị", language_code="vi")
     await tg_say(tg, ADMIN_ID, "/help")
 
@@ -360,61 +256,39 @@ async def test_admin_invite_for_an_existing_officer(
 # -- the CLI, as an admin runs it -----------------------------------------------------------
 
 
-def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def _json(result: subprocess.CompletedProcess[str]) -> Any:
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 async def test_cli_invite_create_for_an_existing_officer(
-    db_url: str, tmp_path: Path, clean_env: None, i18n: I18n
+    db_url: str, tmp_path: Path, cli_env: dict[str, str], i18n: I18n
 ) -> None:
     # The subprocesses run on the real clock, so the in-process redemptions do too.
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": db_url,
-            "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
-            "PYTHONPATH": str(ROOT),
-            "BOT_LOCALE": "vi",
-            "TELEGRAM_BOT_USERNAME": "nhacviec_bot",
-        }
+    env = dict(cli_env, TELEGRAM_BOT_USERNAME="nhacviec_bot")
+    cli_json(run_cli("seed", "load", "--json", env=env, cwd=tmp_path))
+    new = cli_json(
+        run_cli("invite", "create", "GDDT", "--name", AN, "--json", env=env, cwd=tmp_path)
     )
-    _json(_cli(["seed", "load", "--json"], env, tmp_path))
-    new = _json(_cli(["invite", "create", "GDDT", "--name", AN, "--json"], env, tmp_path))
     ctx = build_context(make_settings(db_url, tmp_path), i18n=i18n)
     try:
         await ctx.registry.redeem_invite(new["code"], channel="telegram", user_id="1", chat_id="1")
     finally:
         await ctx.aclose()
-    [officer] = _json(_cli(["officers", "list", "--json"], env, tmp_path))
+    [officer] = cli_json(run_cli("officers", "list", "--json", env=env, cwd=tmp_path))
     assert officer["name"] == AN and officer["channels"] == ["telegram"]
 
     args = ["invite", "create", "--officer", str(officer["id"]), "--json"]
-    linked = _json(_cli(args, env, tmp_path))
+    linked = cli_json(run_cli(*args, env=env, cwd=tmp_path))
     assert set(linked) == set(new)  # same shape as a new officer's invite
     assert (linked["unit"], linked["name"], linked["role"]) == ("GDDT", AN, "officer")
     assert linked["telegram_link"] == f"https://t.me/nhacviec_bot?start={linked['code']}"
     assert linked["code"] in linked["zalo_text"]
-    again = _json(_cli(["invite", "create", "GDDT", *args[2:]], env, tmp_path))
+    again = cli_json(run_cli("invite", "create", "GDDT", *args[2:], env=env, cwd=tmp_path))
 
-    mismatch = _cli(["invite", "create", "TTYT", "--officer", str(officer["id"])], env, tmp_path)
+    mismatch = run_cli(
+        "invite", "create", "TTYT", "--officer", str(officer["id"]), env=env, cwd=tmp_path
+    )
     assert mismatch.returncode == 1 and "TTYT" in mismatch.stderr
     assert "Traceback" not in mismatch.stderr
-    unknown = _cli(["invite", "create", "--officer", "99999"], env, tmp_path)
+    unknown = run_cli("invite", "create", "--officer", "99999", env=env, cwd=tmp_path)
     assert unknown.returncode == 1 and "#99999" in unknown.stderr
-    missing = _cli(["invite", "create", "GDDT"], env, tmp_path)
+    missing = run_cli("invite", "create", "GDDT", env=env, cwd=tmp_path)
     assert missing.returncode == 1 and "--officer" in missing.stderr
 
     ctx = build_context(make_settings(db_url, tmp_path), i18n=i18n)
@@ -431,5 +305,5 @@ async def test_cli_invite_create_for_an_existing_officer(
             )
     finally:
         await ctx.aclose()
-    [both] = _json(_cli(["officers", "list", "--json"], env, tmp_path))
+    [both] = cli_json(run_cli("officers", "list", "--json", env=env, cwd=tmp_path))
     assert both["id"] == officer["id"] and both["channels"] == ["telegram", "zalo"]

@@ -5,45 +5,17 @@ with its three buttons; the same tick again sends nothing."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.app import AppContext
 from tests import reminder_support
+from tests.cli_support import cli_json, make_cli_env, run_cli_async
 from tests.fakes.telegram_api import FakeTelegramServer
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # Fixtures, by the names the tests ask for.
 tg_shared = reminder_support.tg_shared
-
-
-async def _nhacviec(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    """Run the CLI without blocking the loop, which also serves the fake Telegram API."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    return process.returncode or 0, out.decode(), err.decode()
-
-
-def _json(result: tuple[int, str, str]) -> Any:
-    code, out, err = result
-    assert code == 0, err
-    return json.loads(out)
 
 
 @pytest.mark.slow  # each `tick` subprocess imports aiogram, which takes seconds
@@ -64,20 +36,15 @@ async def test_reminders_cli_tick_sends_the_seed_reminder_once(
     await ctx.registry.redeem_invite(
         invite.code, channel="telegram", user_id="7001", chat_id="7001"
     )
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": db_url,
-            "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
-            "PYTHONPATH": str(ROOT),
-            "BOT_LOCALE": "vi",
-            "TELEGRAM_BOT_TOKEN": tg.token,
-            "TELEGRAM_API_BASE": tg.base_url,
-        }
+    env = make_cli_env(
+        db_url,
+        tmp_path / "attachments",
+        TELEGRAM_BOT_TOKEN=tg.token,
+        TELEGRAM_API_BASE=tg.base_url,
     )
     now = "2023-06-23T08:00:00+07:00"
 
-    first = _json(await _nhacviec("tick", "--now", now, "--json", env=env, cwd=tmp_path))
+    first = cli_json(await run_cli_async("tick", "--now", now, "--json", env=env, cwd=tmp_path))
     assert first["sent"] == 1 and first["channels"] == ["telegram"]
     [reminder] = tg.messages_to(7001)
     assert reminder.text is not None
@@ -90,12 +57,12 @@ async def test_reminders_cli_tick_sends_the_seed_reminder_once(
     ]
     assert reminder.callback_data == ["done:VHXH23-04", "prog:VHXH23-04", "ext:VHXH23-04"]
 
-    second = _json(await _nhacviec("tick", "--now", now, "--json", env=env, cwd=tmp_path))
+    second = cli_json(await run_cli_async("tick", "--now", now, "--json", env=env, cwd=tmp_path))
     assert second["sent"] == 0 and second["planned"] == 0
     assert len(tg.messages_to(7001)) == 1
 
-    plan = _json(
-        await _nhacviec(
+    plan = cli_json(
+        await run_cli_async(
             "reminders",
             "list",
             "--task",

@@ -4,17 +4,16 @@ it at once with one line naming the setting (never the token), not a traceback."
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_support import make_cli_env, start_cli
 from tests.fakes.telegram_api import FakeTelegramServer, RateLimits
 
-ROOT = Path(__file__).resolve().parents[1]
+RUN = ("run", "--no-scheduler")
 TOKEN = "123456:TEST-right-token"
 WRONG = "654321:WRONG-secret-token-value"
 
@@ -26,41 +25,18 @@ def _free_port() -> int:
 
 
 def _env(tmp_path: Path, token: str, api_base: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "ZALO_", "BOT_", "ADMIN_", "DATABASE_", "WEB_"))
-    }
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
-            "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
-            "BOT_LOCALE": "vi",
-            "TELEGRAM_BOT_TOKEN": token,
-            "TELEGRAM_API_BASE": api_base,
-            "WEB_PORT": str(_free_port()),
-        }
-    )
-    return env
-
-
-async def _start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        "--no-scheduler",
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    return make_cli_env(
+        f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        tmp_path / "attachments",
+        drop=("TELEGRAM_", "ZALO_", "BOT_", "ADMIN_", "DATABASE_", "WEB_"),
+        TELEGRAM_BOT_TOKEN=token,
+        TELEGRAM_API_BASE=api_base,
+        WEB_PORT=str(_free_port()),
     )
 
 
 async def _run(env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    process = await _start(env, cwd)
+    process = await start_cli(*RUN, env=env, cwd=cwd)
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout=90)
     except TimeoutError:
@@ -101,7 +77,7 @@ async def test_run_with_an_unreachable_api_base_names_the_setting(tmp_path: Path
 
 async def test_run_with_the_right_token_polls_and_stops_cleanly(tmp_path: Path) -> None:
     async with FakeTelegramServer(TOKEN, rate_limits=RateLimits.off()) as tg:
-        process = await _start(_env(tmp_path, TOKEN, tg.base_url), tmp_path)
+        process = await start_cli(*RUN, env=_env(tmp_path, TOKEN, tg.base_url), cwd=tmp_path)
         try:
             await tg.wait_for_call("getUpdates", timeout=60)
         finally:

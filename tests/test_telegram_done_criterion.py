@@ -9,14 +9,11 @@ closed as done on time.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import os
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
+from tests.cli_support import run_beside
 from tests.telegram_support import (
     ADMIN_ID,
     GDDT_TASK,
@@ -30,36 +27,15 @@ from tests.telegram_support import (
 
 __all__ = ["harness", "tg_bot", "tg_server"]
 
-ROOT = Path(__file__).resolve().parents[1]
 OFFICER = 7001
 
 
 async def _nhacviec(h: Harness, *args: str) -> str:
     """Run the CLI as an admin would, while this event loop keeps serving the fake."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_"))}
-    env.update(
-        {
-            "DATABASE_URL": h.ctx.settings.database_url,
-            "ATTACHMENTS_DIR": str(h.ctx.settings.attachments_dir),
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE": h.tg.base_url,
-            "BOT_LOCALE": "vi",
-            "PYTHONPATH": str(ROOT),
-        }
+    result = await run_beside(
+        h.ctx.settings, *args, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=h.tg.base_url
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        env=env,
-        cwd=str(ROOT),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode == 0, stderr.decode()
-    return stdout.decode()
+    return result.stdout
 
 
 async def test_telegram_done_criterion(harness: Harness) -> None:

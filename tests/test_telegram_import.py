@@ -19,7 +19,6 @@ from aiogram import Bot
 from sqlalchemy import func, select
 
 from bot.app import build_context
-from bot.channels.telegram_runtime import TelegramRuntime
 from bot.clock import FrozenClock
 from bot.domain.actions import DraftRef, Verb, parse_action
 from bot.i18n import I18n
@@ -29,8 +28,8 @@ from tests.fakes.telegram_api import FakeTelegramServer, SentMessage
 from tests.telegram_support import (
     ADMIN_ID,
     Harness,
-    _end_long_poll,
     harness_settings,
+    polling,
     tg_bot,
     tg_server,
 )
@@ -85,17 +84,8 @@ async def importer(
                 sectors=ref.sectors,
                 actor="test",
             )
-        runtime = TelegramRuntime(ctx, bot=tg_bot)
-        await runtime.start()
-        try:
-            yield Harness(tg_server, ctx, runtime, clock)
-        finally:
-            await runtime.stop()
-            await ctx.reminders.drain()
-            ctx.channels.unregister("telegram")
-            await ctx.aclose()
-            await _end_long_poll(tg_server)
-    tg_server.assert_no_unexpected_calls()
+        async with polling(tg_server, tg_bot, ctx, clock) as h:
+            yield h
 
 
 # --- helpers ----------------------------------------------------------------------------------

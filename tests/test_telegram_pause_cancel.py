@@ -5,9 +5,6 @@ outbox, and what /tasks and /task show afterwards."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,13 +13,13 @@ from sqlalchemy import func, select
 from bot.domain.policy import PLANNED_KINDS
 from storage.models import AuditEntry, OutboxMessage
 from storage.models.outbox import OutboxStatus
+from tests.cli_support import cli_env, run_cli
 from tests.fakes.telegram_api import SentMessage
 from tests.telegram_support import ADMIN_ID, GDDT_TASK, Harness, harness, tg_bot, tg_server
 
-__all__ = ["harness", "tg_bot", "tg_server"]
+__all__ = ["cli_env", "harness", "tg_bot", "tg_server"]
 
 OFFICER = 2101
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _to(chat_id: int, *words: str):  # type: ignore[no-untyped-def]
@@ -213,41 +210,26 @@ async def test_admin_help_lists_pause_resume_and_cancel(harness: Harness) -> Non
     assert "/pause" not in officer_help
 
 
-def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+def test_cli_pause_resume_and_cancel(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert run_cli("seed", "load", env=cli_env, cwd=tmp_path).returncode == 0
+    paused = run_cli(
+        "tasks", "pause", GDDT_TASK, "--reason", "chờ ý kiến", env=cli_env, cwd=tmp_path
     )
-
-
-def test_cli_pause_resume_and_cancel(db_url: str, tmp_path: Path, clean_env: None) -> None:
-    env = dict(
-        os.environ,
-        DATABASE_URL=db_url,
-        ATTACHMENTS_DIR=str(tmp_path / "attachments"),
-        PYTHONPATH=str(ROOT),
-        BOT_LOCALE="vi",
-    )
-    assert _cli(["seed", "load"], env, tmp_path).returncode == 0
-    paused = _cli(["tasks", "pause", GDDT_TASK, "--reason", "chờ ý kiến"], env, tmp_path)
     assert paused.returncode == 0, paused.stderr
     assert f"Đã tạm dừng nhiệm vụ {GDDT_TASK}" in paused.stdout and "chờ ý kiến" in paused.stdout
-    shown = _cli(["tasks", "show", GDDT_TASK], env, tmp_path)
+    shown = run_cli("tasks", "show", GDDT_TASK, env=cli_env, cwd=tmp_path)
     assert "tạm dừng" in shown.stdout and "Lý do: chờ ý kiến" in shown.stdout
-    resumed = _cli(["tasks", "resume", GDDT_TASK, "--json"], env, tmp_path)
+    resumed = run_cli("tasks", "resume", GDDT_TASK, "--json", env=cli_env, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["status"] == "in_progress"
-    no_reason = _cli(["tasks", "cancel", GDDT_TASK], env, tmp_path)
+    no_reason = run_cli("tasks", "cancel", GDDT_TASK, env=cli_env, cwd=tmp_path)
     assert no_reason.returncode == 1 and "--reason" in no_reason.stderr
     assert "Traceback" not in no_reason.stderr
-    cancelled = _cli(["tasks", "cancel", GDDT_TASK, "--reason", "trùng nhiệm vụ"], env, tmp_path)
+    cancelled = run_cli(
+        "tasks", "cancel", GDDT_TASK, "--reason", "trùng nhiệm vụ", env=cli_env, cwd=tmp_path
+    )
     assert cancelled.returncode == 0 and "Đã hủy nhiệm vụ" in cancelled.stdout
-    again = _cli(["tasks", "cancel", GDDT_TASK, "--reason", "lần nữa"], env, tmp_path)
+    again = run_cli("tasks", "cancel", GDDT_TASK, "--reason", "lần nữa", env=cli_env, cwd=tmp_path)
     assert again.returncode == 1 and "đã bị hủy từ trước" in again.stderr
-    active = _cli(["tasks", "list", "--status", "active", "--json"], env, tmp_path)
+    active = run_cli("tasks", "list", "--status", "active", "--json", env=cli_env, cwd=tmp_path)
     assert GDDT_TASK not in {task["code"] for task in json.loads(active.stdout)}

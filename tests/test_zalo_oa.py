@@ -26,14 +26,6 @@ from tests.zalo_support import (
 __all__ = ["zalo"]
 
 
-async def _oa_bind(h: ZaloHarness, user: str, name: str = "Nguyễn Văn An") -> str:
-    code = await h.invite(name=name)
-    welcome = await h.oa_say(user, code)
-    assert f"Chào mừng {name}" in (welcome.text or ""), welcome
-    await h.settle()
-    return welcome.text or ""
-
-
 async def _stored_tokens(h: ZaloHarness) -> tuple[str, str]:
     async with h.ctx.sessionmaker() as session:
         row = await oauth_repo.get(session, oa_provider(h.oa.app_id))
@@ -59,7 +51,7 @@ async def test_zalo_oa_follow_bind_report_with_pdf_and_photo(zalo: ZaloHarness) 
     hello = zalo.oa.messages_to(user)[0].text or ""
     assert "gửi mã mời tại đây" in hello
 
-    welcome = await _oa_bind(zalo, user)
+    welcome = await zalo.oa_bind(user)
     # On the OA files work: the help says so, without the Bot Platform's caveat.
     assert "tệp (PDF, Word) hoặc ảnh" in welcome and "không chuyển tệp" not in welcome
     assert zalo.oa.messages_to(user)[-1].quote_message_id is not None  # a reply, not a push
@@ -109,12 +101,12 @@ async def test_zalo_oa_bad_signature_rejected_nothing_processed(zalo: ZaloHarnes
     assert len(zalo.oa.sent) == url_count == 0
     assert await zalo.ctx.registry.identify("zalo_oa", intruder) is None
     # The invite was not spent: its officer binds with it.
-    await _oa_bind(zalo, zalo_id(), "Trần Thị Dung")
+    await zalo.oa_bind(zalo_id(), "Trần Thị Dung")
 
 
 async def test_zalo_oa_token_refresh_rotates_and_survives_restart(zalo: ZaloHarness) -> None:
     user = zalo_id()
-    await _oa_bind(zalo, user)
+    await zalo.oa_bind(user)
     seed = zalo.settings.zalo_oa_refresh_token.get_secret_value()
     assert (await _stored_tokens(zalo))[1] == seed  # taken over from the settings
 
@@ -149,7 +141,7 @@ async def test_zalo_oa_token_refresh_rotates_and_survives_restart(zalo: ZaloHarn
 async def test_zalo_oa_window_closed_tells_admins_once_then_reopens(zalo: ZaloHarness) -> None:
     await zalo.say(ADMIN_ZALO, "/help")  # the settings admin's first contact
     user = zalo_id()
-    await _oa_bind(zalo, user)
+    await zalo.oa_bind(user)
     admin_before = len(zalo.zb.messages_to(ADMIN_ZALO))
 
     # 30/6/2023 09:00: the deadline day, 7 days and 2 hours after the officer last wrote.

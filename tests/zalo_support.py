@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.app import AppContext, build_context
 from bot.channels.router import close_senders
@@ -116,6 +118,14 @@ class ZaloHarness:
         self.officers[user_id] = name
         welcome = await self.say(user_id, f"/start {code}")
         assert "Chào mừng" in (welcome.text or ""), welcome.text
+        await self.settle()
+        return welcome.text or ""
+
+    async def oa_bind(self, user_id: str, name: str = "Nguyễn Văn An", **kw: Any) -> str:
+        """Invite and bind an officer on the OA with the code alone; the welcome."""
+        code = await self.invite(name=name, **kw)
+        welcome = await self.oa_say(user_id, code)
+        assert f"Chào mừng {name}" in (welcome.text or ""), welcome
         await self.settle()
         return welcome.text or ""
 
@@ -235,6 +245,45 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def with_oa_tokens(settings: Any, oa: FakeZaloOAServer) -> Any:
+    """`settings` holding a fresh pair of the fake OA's tokens, as the admin's OAuth grant
+    leaves them."""
+    tokens = oa.grant_tokens()
+    return settings.model_copy(
+        update={
+            "zalo_oa_access_token": SecretStr(tokens.access_token),
+            "zalo_oa_refresh_token": SecretStr(tokens.refresh_token),
+        }
+    )
+
+
+@asynccontextmanager
+async def serving(
+    settings: Any,
+    zb: FakeZaloBotServer,
+    oa: FakeZaloOAServer,
+    clock: FrozenClock,
+    i18n: I18n,
+    *,
+    port: int = 0,
+    telegram_bot: Any = None,
+    oa_webhook: bool = True,
+) -> AsyncIterator[ZaloHarness]:
+    """The service on `settings`, in Vietnamese, the fake OA's webhook pointed at it (unless
+    `oa_webhook` is false); stopped at the end, whichever one a restart left running."""
+    with i18n.context(), i18n.use_locale("vi"):
+        service = await start_service(settings, clock, i18n, port=port, telegram_bot=telegram_bot)
+        if oa_webhook:
+            oa.webhook_url = service.url + "/webhooks/zalo-oa"
+        harness = ZaloHarness(
+            zb, oa, service.ctx, service.runtime, clock, service.url, settings, i18n, service
+        )
+        try:
+            yield harness
+        finally:
+            await harness.service.stop()
+
+
 @pytest.fixture
 async def zalo(
     db_url: str, tmp_path: Path, clock: FrozenClock, i18n: I18n, request: pytest.FixtureRequest
@@ -255,30 +304,9 @@ async def zalo(
             port = free_port()
             overrides.setdefault("zalo_webhook_url", f"http://127.0.0.1:{port}")
             overrides.setdefault("zalo_webhook_secret", WEBHOOK_SECRET)
-        settings = zalo_settings(db_url, tmp_path, zb, oa, **overrides)
-        tokens = oa.grant_tokens()
-        settings = settings.model_copy(
-            update={
-                "zalo_oa_access_token": _secret(tokens.access_token),
-                "zalo_oa_refresh_token": _secret(tokens.refresh_token),
-            }
-        )
-        with i18n.context(), i18n.use_locale("vi"):
-            service = await start_service(settings, clock, i18n, port=port)
-            oa.webhook_url = service.url + "/webhooks/zalo-oa"
-            harness = ZaloHarness(
-                zb, oa, service.ctx, service.runtime, clock, service.url, settings, i18n, service
-            )
-            try:
-                yield harness
-            finally:
-                await harness.service.stop()
-
-
-def _secret(value: str) -> Any:
-    from pydantic import SecretStr
-
-    return SecretStr(value)
+        settings = with_oa_tokens(zalo_settings(db_url, tmp_path, zb, oa, **overrides), oa)
+        async with serving(settings, zb, oa, clock, i18n, port=port) as harness:
+            yield harness
 
 
 def number_for(question: str, code: str) -> str:
