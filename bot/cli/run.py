@@ -39,8 +39,9 @@ def register(app: typer.Typer) -> None:
             with i18n.context():
                 fail(
                     _(
-                        "No chat bot is configured. Fill in TELEGRAM_BOT_TOKEN (Telegram) "
-                        "or ZALO_BOT_TOKEN (Zalo) in .env, then run again."
+                        "No chat bot is configured. Fill in TELEGRAM_BOT_TOKEN (Telegram), "
+                        "ZALO_BOT_TOKEN (Zalo) or ZALO_OA_APP_ID and ZALO_OA_SECRET_KEY (Zalo "
+                        "Official Account) in .env, then run again."
                     ),
                     code=2,
                 )
