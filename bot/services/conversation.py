@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Button, OutgoingMessage
@@ -179,6 +179,25 @@ def resolve_locale(officer: OfficerView | None, platform_language: str | None, d
     if platform_language:
         return normalize_locale(platform_language, default)
     return default
+
+
+def _unit_open_tasks_query() -> Select[str, str]:
+    """Built once: composing the statement per free-text reply cost more than running it."""
+    unit_id = select(Unit.id).where(Unit.code == bindparam("unit_code")).scalar_subquery()
+    cooperating = select(assignment_cooperators.c.assignment_id).where(
+        assignment_cooperators.c.unit_id == unit_id
+    )
+    return (
+        select(Assignment.code, Assignment.title)
+        .where(
+            or_(Assignment.lead_unit_id == unit_id, Assignment.id.in_(cooperating)),
+            Assignment.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .order_by(Assignment.due_date.is_(None), Assignment.due_date, Assignment.code)
+    )
+
+
+_UNIT_OPEN_TASKS = _unit_open_tasks_query()
 
 
 class ConversationService:
@@ -451,18 +470,7 @@ class ConversationService:
     async def _unit_open_tasks(self, unit_code: str) -> list[tuple[str, str]]:
         """(code, title) of the unit's open tasks, soonest deadline first; one light query."""
         async with self._sessionmaker() as session:
-            unit_id = select(Unit.id).where(Unit.code == unit_code).scalar_subquery()
-            cooperating = select(assignment_cooperators.c.assignment_id).where(
-                assignment_cooperators.c.unit_id == unit_id
-            )
-            rows = await session.execute(
-                select(Assignment.code, Assignment.title)
-                .where(
-                    or_(Assignment.lead_unit_id == unit_id, Assignment.id.in_(cooperating)),
-                    Assignment.status.in_([s.value for s in OPEN_STATUSES]),
-                )
-                .order_by(Assignment.due_date.is_(None), Assignment.due_date, Assignment.code)
-            )
+            rows = await session.execute(_UNIT_OPEN_TASKS, {"unit_code": unit_code})
             return [(str(code), str(title)) for code, title in rows]
 
     @staticmethod
