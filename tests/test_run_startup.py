@@ -102,3 +102,22 @@ async def test_run_with_the_web_port_taken_names_the_setting(tmp_path: Path) -> 
     assert len(lines) == 1, err
     assert lines[0].startswith("WEB_HOST/WEB_PORT:"), lines
     assert "cơ sở dữ liệu" not in lines[0]  # not mistaken for a database problem
+
+
+async def test_run_with_a_wrong_zalo_token_names_the_setting(tmp_path: Path) -> None:
+    from tests.fakes.zalo_bot_api import FakeZaloBotServer
+
+    async with FakeZaloBotServer("2718281828459045235:right-zalo-token") as zb:
+        env = _env(tmp_path, "", "")
+        for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE"):
+            del env[name]
+        env.update(
+            ZALO_BOT_TOKEN="3141592653589793238:WRONG-zalo-secret", ZALO_API_BASE=zb.base_url
+        )
+        code, out, err = await _run(env, tmp_path)
+    assert code == 2
+    assert "Traceback" not in err + out
+    assert "WRONG-zalo-secret" not in err + out
+    lines = _error_lines(err)
+    assert len(lines) == 1, err
+    assert lines[0].startswith("ZALO_BOT_TOKEN:") and "từ chối" in lines[0], lines

@@ -526,11 +526,14 @@ class ZaloRuntime:
             me = await client.get_me()
         except ChannelConfigError as exc:
             raise ZaloStartupError(
-                "ZALO_BOT_TOKEN: Zalo refused the token (getMe); check it"
+                _("ZALO_BOT_TOKEN: Zalo refused the token (getMe). Check the token in .env.")
             ) from exc
         except ChannelError as exc:
             raise ZaloStartupError(
-                f"ZALO_API_BASE: cannot reach the Zalo Bot API ({type(exc).__name__})"
+                _(
+                    "ZALO_API_BASE: cannot reach the Zalo Bot API ({error}). Check the address "
+                    "and the network."
+                ).format(error=type(exc).__name__)
             ) from exc
         self.bot_names = tuple(n for n in (me.display_name, me.account_name) if n)
         if self._webhook_url is not None:
@@ -538,7 +541,7 @@ class ZaloRuntime:
                 await client.set_webhook(self._webhook_url, self._secret)
             except ChannelError as exc:
                 raise ZaloStartupError(
-                    f"ZALO_WEBHOOK_URL: Zalo refused the webhook ({exc})"
+                    _("ZALO_WEBHOOK_URL: Zalo refused the webhook ({error})").format(error=exc)
                 ) from exc
             log.info("Zalo webhook set for bot %s", me.id)
             return
