@@ -42,6 +42,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import AppContext, build_context, prepare_database
 from bot.channels.base import OutgoingMessage, Recipient, SendResult
@@ -158,6 +159,43 @@ def _serve_fake(conn: Connection, users: list[int], groups: list[int]) -> None:
 # -- dispatch ---------------------------------------------------------------------------------
 
 
+async def _officers_on_telegram(session: AsyncSession, unit_ids: list[int], now: datetime) -> None:
+    """One officer per entry of `unit_ids` (in that unit), each bound on Telegram as user
+    FIRST_USER + their index: bulk inserts, as the ORM would take minutes here."""
+    await session.execute(
+        insert(Officer),
+        [
+            {
+                "name": f"Cán bộ {i:04d}",
+                "title": None,
+                "unit_id": unit_id,
+                "role": Role.OFFICER.value,
+                "locale": None,
+                "preferred_channel": None,
+                "last_channel": "telegram",
+                "active": True,
+                "created_at": now,
+            }
+            for i, unit_id in enumerate(unit_ids)
+        ],
+    )
+    officer_ids = list(await session.scalars(select(Officer.id).order_by(Officer.id)))
+    await session.execute(
+        insert(ChannelAccount),
+        [
+            {
+                "officer_id": officer_id,
+                "channel": "telegram",
+                "user_id": str(FIRST_USER + i),
+                "chat_id": str(FIRST_USER + i),
+                "bound_at": now,
+                "active": True,
+            }
+            for i, officer_id in enumerate(officer_ids)
+        ],
+    )
+
+
 async def _populate_dispatch(ctx: AppContext, officers: int, per_unit: int, tasks: int) -> None:
     now = DUE_INSTANT.astimezone(UTC) - timedelta(days=30)
     units = officers // per_unit
@@ -201,37 +239,8 @@ async def _populate_dispatch(ctx: AppContext, officers: int, per_unit: int, task
             ],
         )
         unit_ids = dict((await session.execute(select(Unit.code, Unit.id))).all())
-        await session.execute(
-            insert(Officer),
-            [
-                {
-                    "name": f"Cán bộ {i:04d}",
-                    "title": None,
-                    "unit_id": unit_ids[f"U{i // per_unit:03d}"],
-                    "role": Role.OFFICER.value,
-                    "locale": None,
-                    "preferred_channel": None,
-                    "last_channel": "telegram",
-                    "active": True,
-                    "created_at": now,
-                }
-                for i in range(officers)
-            ],
-        )
-        officer_ids = list(await session.scalars(select(Officer.id).order_by(Officer.id)))
-        await session.execute(
-            insert(ChannelAccount),
-            [
-                {
-                    "officer_id": officer_id,
-                    "channel": "telegram",
-                    "user_id": str(FIRST_USER + i),
-                    "chat_id": str(FIRST_USER + i),
-                    "bound_at": now,
-                    "active": True,
-                }
-                for i, officer_id in enumerate(officer_ids)
-            ],
+        await _officers_on_telegram(
+            session, [unit_ids[f"U{i // per_unit:03d}"] for i in range(officers)], now
         )
         await session.execute(
             insert(Assignment),
@@ -394,38 +403,7 @@ async def _populate_plan(ctx: AppContext, count: int) -> None:
             ],
         )
         unit_ids = list(await session.scalars(select(Unit.id).order_by(Unit.id)))
-        await session.execute(
-            insert(Officer),
-            [
-                {
-                    "name": f"Cán bộ {u:04d}",
-                    "title": None,
-                    "unit_id": unit_id,
-                    "role": Role.OFFICER.value,
-                    "locale": None,
-                    "preferred_channel": None,
-                    "last_channel": "telegram",
-                    "active": True,
-                    "created_at": now,
-                }
-                for u, unit_id in enumerate(unit_ids)
-            ],
-        )
-        officer_ids = list(await session.scalars(select(Officer.id).order_by(Officer.id)))
-        await session.execute(
-            insert(ChannelAccount),
-            [
-                {
-                    "officer_id": officer_id,
-                    "channel": "telegram",
-                    "user_id": str(FIRST_USER + i),
-                    "chat_id": str(FIRST_USER + i),
-                    "bound_at": now,
-                    "active": True,
-                }
-                for i, officer_id in enumerate(officer_ids)
-            ],
-        )
+        await _officers_on_telegram(session, unit_ids, now)
         start = DUE_INSTANT.date()
         rows = []
         for i in range(count):

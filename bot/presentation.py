@@ -1,5 +1,5 @@
-"""Words users see for our enums, dates and deadlines, shared by every adapter
-(Telegram, Zalo, CLI, dashboard) so a status reads the same everywhere."""
+"""Words users see for our enums, dates, deadlines and file sizes, shared by every adapter
+(Telegram, Zalo, CLI) so a status reads the same everywhere."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 
 from babel.dates import format_date
 
-from bot.domain.enums import AssignmentStatus, DeadlineKind, Role, UnitKind
+from bot.domain.enums import AssignmentStatus, DeadlineKind, Review, Role, UnitKind
 from bot.i18n import _
 
 
@@ -26,6 +26,28 @@ def status_label(status: str) -> str:
         return labels[AssignmentStatus(status)]
     except ValueError:
         return status
+
+
+def review_label(decision: str) -> str:
+    labels = {
+        Review.PENDING: _("awaiting review"),
+        Review.CONFIRMED: _("confirmed"),
+        Review.SENT_BACK: _("sent back"),
+        Review.APPROVED: _("approved"),
+        Review.REFUSED: _("refused"),
+        Review.SUPERSEDED: _("replaced by a newer request"),
+        Review.WITHDRAWN: _("withdrawn"),
+    }
+    try:
+        return labels[Review(decision)]
+    except ValueError:
+        return decision
+
+
+def file_size_label(size: int) -> str:
+    if size >= 1024 * 1024:
+        return _("{size} MB").format(size=f"{size / (1024 * 1024):.1f}")
+    return _("{size} KB").format(size=max(1, round(size / 1024)))
 
 
 def role_label(role: str) -> str:

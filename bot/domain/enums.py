@@ -79,3 +79,15 @@ class ReportKind(StrEnum):
     PROGRESS = "progress"
     EXTENSION = "extension"
     NOTE = "note"
+
+
+class Review(StrEnum):
+    """`progress_reports.review_status` values."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    SENT_BACK = "sent_back"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    SUPERSEDED = "superseded"  # a newer extension request replaced it
+    WITHDRAWN = "withdrawn"  # the officer reported progress after "done"

@@ -23,6 +23,7 @@ from bot.domain.enums import (
     ChatPurpose,
     DeadlineKind,
     ReportKind,
+    Review,
     Role,
 )
 from bot.domain.statuses import Event, Timeliness, TimelinessView, TransitionError, next_status
@@ -38,7 +39,7 @@ from bot.services.errors import (
     UnknownUnitError,
 )
 from bot.services.registry import RegistryService
-from bot.services.reports import Actor, ReminderHooks, ReportService, Review, task_view_light
+from bot.services.reports import Actor, ReminderHooks, ReportService, task_view_light
 from bot.services.tasks import ACTIVE, OPEN, TaskService
 from bot.services.views import officer_view
 from bot.services.wording import local_time, locale, timeliness_label

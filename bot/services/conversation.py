@@ -37,7 +37,7 @@ from bot.presentation import role_label, short_date
 from bot.services.admin import AdminService
 from bot.services.attachments import StoredFile
 from bot.services.dto import OfficerView
-from bot.services.errors import InviteNotFoundError, ServiceError
+from bot.services.errors import CodeError, InviteNotFoundError, ServiceError
 from bot.services.registry import RegistryService
 from bot.services.reports import (
     Actor,
@@ -96,11 +96,7 @@ class NotRegisteredError(ServiceError):
         )
 
 
-class TaskNotVisibleError(ServiceError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
+class TaskNotVisibleError(CodeError):
     def message(self) -> str:
         return _("Task {code} is not assigned to your unit.").format(code=self.code)
 

@@ -14,29 +14,25 @@ class ServiceError(Exception):
         return _("Sorry, something went wrong. Nothing was changed.")
 
 
-class UnknownUnitError(ServiceError):
+class CodeError(ServiceError):
+    """A refusal about one unit or task, named by its code in the message."""
+
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
 
+
+class UnknownUnitError(CodeError):
     def message(self) -> str:
         return _("There is no unit with code {code}.").format(code=self.code)
 
 
-class DuplicateUnitError(ServiceError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
+class DuplicateUnitError(CodeError):
     def message(self) -> str:
         return _("A unit with code {code} already exists.").format(code=self.code)
 
 
-class UnknownTaskError(ServiceError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
+class UnknownTaskError(CodeError):
     def message(self) -> str:
         return _("There is no task with code {code}.").format(code=self.code)
 

@@ -70,7 +70,7 @@ from bot.services.digests import (
     outbox_row,
     unit_scope,
 )
-from bot.services.errors import ServiceError, UnknownTaskError
+from bot.services.errors import CodeError, UnknownTaskError
 from storage.models import (
     Assignment,
     ChannelAccount,
@@ -94,11 +94,7 @@ _COALESCIBLE = PLANNED_KINDS | {ReminderKind.MANUAL}
 _PERIODIC = (ReminderKind.DIGEST, ReminderKind.ADMIN_SUMMARY)
 
 
-class TaskClosedError(ServiceError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
+class TaskClosedError(CodeError):
     def message(self) -> str:
         return _("Task {code} is closed: there is nothing to remind.").format(code=self.code)
 

@@ -16,7 +16,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from bot.channels.base import Button, FileRef, OutgoingMessage
 from bot.clock import Clock
 from bot.domain.actions import Action, Verb
-from bot.domain.enums import AssignmentStatus, DeadlineKind, ReportKind, Role
+from bot.domain.enums import AssignmentStatus, DeadlineKind, ReportKind, Review, Role
 from bot.domain.replies import UnderstoodReply
 from bot.domain.statuses import (
     Event,
@@ -38,10 +37,16 @@ from bot.domain.statuses import (
     next_status,
 )
 from bot.i18n import I18n, _
-from bot.presentation import deadline_label, long_date
+from bot.presentation import deadline_label, file_size_label, long_date, review_label
 from bot.services.attachments import AttachmentStore, StoredFile
 from bot.services.dto import AttachmentView, OfficerView, ReportView, TaskView
-from bot.services.errors import NotAllowedError, ServiceError, UnknownTaskError
+from bot.services.errors import (
+    CodeError,
+    InvalidValueError,
+    NotAllowedError,
+    ServiceError,
+    UnknownTaskError,
+)
 from bot.services.views import attachment_view, task_view
 from storage.models import Assignment, Attachment, DeadlineChange, Officer, ProgressReport
 from storage.repositories import audit
@@ -105,18 +110,6 @@ class Actor:
         return self.officer.name if self.officer is not None else self.display_name
 
 
-class Review(StrEnum):
-    """`progress_reports.review_status` values."""
-
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    SENT_BACK = "sent_back"
-    APPROVED = "approved"
-    REFUSED = "refused"
-    SUPERSEDED = "superseded"  # a newer extension request replaced it
-    WITHDRAWN = "withdrawn"  # the officer reported progress after "done"
-
-
 @dataclass(frozen=True, slots=True)
 class ReportReceipt:
     """What was recorded, for the officer's receipt."""
@@ -149,11 +142,7 @@ class ReviewOutcome:
 # -- refusals ---------------------------------------------------------------------------------
 
 
-class NotYourTaskError(ServiceError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
+class NotYourTaskError(CodeError):
     def message(self) -> str:
         return _(
             "Task {code} is not assigned to your unit (neither as lead nor as cooperating "
@@ -183,11 +172,7 @@ class TaskClosedError(ServiceError):
         ).format(code=self.code, status=status_label(self.status))
 
 
-class AlreadyReportedError(ServiceError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
+class AlreadyReportedError(CodeError):
     def message(self) -> str:
         return _(
             "The result of task {code} is already reported and awaits the office's "
@@ -195,20 +180,11 @@ class AlreadyReportedError(ServiceError):
         ).format(code=self.code)
 
 
-class ExtensionDateError(ServiceError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-    def message(self) -> str:
-        return self.detail
+class ExtensionDateError(InvalidValueError):
+    """The proposed date of an extension request cannot be accepted (already translated)."""
 
 
-class NothingToReviewError(ServiceError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
+class NothingToReviewError(CodeError):
     def message(self) -> str:
         return _("Task {code} has no report awaiting review.").format(code=self.code)
 
@@ -231,11 +207,7 @@ class AlreadyReviewedError(ServiceError):
         )
 
 
-class TaskPausedError(ServiceError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
+class TaskPausedError(CodeError):
     def message(self) -> str:
         return _(
             "Task {code} is paused; send /resume {code} first, then review its report."
@@ -250,28 +222,6 @@ class ReasonRequiredError(ServiceError):
 class UnknownReportError(ServiceError):
     def message(self) -> str:
         return _("This report no longer exists. Nothing was changed.")
-
-
-def review_label(decision: str) -> str:
-    labels = {
-        Review.PENDING: _("awaiting review"),
-        Review.CONFIRMED: _("confirmed"),
-        Review.SENT_BACK: _("sent back"),
-        Review.APPROVED: _("approved"),
-        Review.REFUSED: _("refused"),
-        Review.SUPERSEDED: _("replaced by a newer request"),
-        Review.WITHDRAWN: _("withdrawn"),
-    }
-    try:
-        return labels[Review(decision)]
-    except ValueError:
-        return decision
-
-
-def file_size_label(size: int) -> str:
-    if size >= 1024 * 1024:
-        return _("{size} MB").format(size=f"{size / (1024 * 1024):.1f}")
-    return _("{size} KB").format(size=max(1, round(size / 1024)))
 
 
 # -- the service ------------------------------------------------------------------------------
