@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.channels.zalo_runtime import OA_WINDOW_CLOSED, oa_provider
+from bot.channels.zalo_runtime import oa_provider
+from bot.services.oa_window import OA_WINDOW_CLOSED
 from storage.models import ChannelAccount
 from storage.repositories import oauth as oauth_repo
 from tests.zalo_support import (
